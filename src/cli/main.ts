@@ -1,0 +1,184 @@
+/**
+ * The crio-build command line: parses arguments, calls the pipeline, renders what comes back.
+ * User errors print one clear message (and a hint) with a documented exit code, never a stack trace.
+ */
+import { resolve } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { loadSettings, type Settings } from '../config.js';
+import { runDoctor } from '../doctor.js';
+import { CrioBuildError, ExitCode, UsageError } from '../errors.js';
+import { checkArch } from '../farm/planner.js';
+import { TOOL_VERSION } from '../farm/keys.js';
+import { runPipeline, StageNotBuiltError, type StageName } from '../pipeline.js';
+import { loadRecipes } from '../recipe/loader.js';
+import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
+import { findingsAsText, planAsJson, planAsText, stderrEvents } from './render.js';
+import { recipeShow, recipesList } from './recipes.js';
+
+const EXIT_CODES = `Exit codes:
+  0    success
+  1    a build, package or publish job failed
+  2    usage error (unknown branch, arch, option or command)
+  3    invalid recipe, config or lock file (file:line: field: problem)
+  4    source error (unreachable remote, missing commit, checksum mismatch)
+  5    host not ready (Docker, qemu binfmt, disk): run \`crio-build doctor\`
+  6    the requested stages are not built into this version yet
+  130  interrupted`;
+
+interface CommonArgs {
+  config?: string;
+  mirror?: string[];
+  'cache-dir'?: string;
+  recipes?: string;
+  artifacts: string;
+  quiet: boolean;
+}
+
+interface BranchArgs extends CommonArgs {
+  branch: string;
+  arch: string;
+  strategy?: string;
+  lock?: string;
+  json: boolean;
+}
+
+function commonOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', { type: 'string', describe: 'settings file (mirrors, toolchain swaps, cache dir); default $CRIO_BUILD_CONFIG or ~/.config/crio-build/config.yaml' })
+    .option('mirror', { type: 'string', array: true, describe: 'rewrite a URL prefix, FROM=TO (repeatable; longest match wins)' })
+    .option('cache-dir', { type: 'string', describe: 'source cache (default $CRIO_BUILD_CACHE or ~/.cache/crio-build)' })
+    .option('recipes', { type: 'string', describe: 'recipes directory (default: the recipes shipped with crio-build)' })
+    .option('artifacts', { type: 'string', default: 'artifacts', describe: 'output root' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' });
+}
+
+function branchOptions<T>(y: Argv<T>) {
+  return commonOptions(y)
+    .positional('branch', { type: 'string', demandOption: true, describe: 'cri-o branch recipe, e.g. release-1.18 (see `crio-build recipes list`)' })
+    .option('arch', { type: 'string', default: 'arm64', describe: `target architecture: ${SUPPORTED_ARCHES.join(', ')}` })
+    .option('strategy', { type: 'string', describe: `override every component's strategy: ${STRATEGIES.join(', ')}` })
+    .option('lock', { type: 'string', describe: 'use this lock record (from an earlier plan) instead of asking the remotes' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout' });
+}
+
+async function settingsFrom(a: CommonArgs): Promise<Settings> {
+  return loadSettings({ config: a.config, mirror: a.mirror, cacheDir: a['cache-dir'] });
+}
+
+function checkStrategy(s: string | undefined): Strategy | undefined {
+  if (s === undefined) return undefined;
+  if (!(STRATEGIES as readonly string[]).includes(s)) throw new UsageError(`unknown strategy "${s}"`, `supported strategies: ${STRATEGIES.join(', ')}`);
+  return s as Strategy;
+}
+
+async function runBranch(a: BranchArgs, until: StageName) {
+  const arch = checkArch(a.arch);
+  const strategy = checkStrategy(a.strategy);
+  const settings = await settingsFrom(a);
+  return runPipeline(
+    { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until },
+    stderrEvents(a.quiet),
+  );
+}
+
+export function buildCli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('crio-build')
+    .usage('$0 <branch> --arch <arch>\n\nBuild CRI-O and its companions from pinned upstream sources into .deb packages, a bundle and an apt repository.')
+    .command<BranchArgs>(
+      '$0 <branch>',
+      'build everything for a branch and arch (plan, fetch, build, package, index)',
+      (y) => branchOptions(y) as unknown as Argv<BranchArgs>,
+      async (a) => {
+        try {
+          await runBranch(a, 'index');
+        } catch (err) {
+          if (err instanceof StageNotBuiltError) {
+            process.stderr.write(`crio-build: planned and fetched ${a.branch} for ${a.arch}; the sources are in the cache.\n`);
+          }
+          throw err;
+        }
+      },
+    )
+    .command<BranchArgs>(
+      'plan <branch>',
+      'resolve every pin and print the job graph with content keys (saves a lock record)',
+      (y) => branchOptions(y) as unknown as Argv<BranchArgs>,
+      async (a) => {
+        const ctx = await runBranch(a, 'plan');
+        process.stdout.write(a.json ? JSON.stringify(planAsJson(ctx.plan!, ctx.lockPath), null, 2) + '\n' : planAsText(ctx.plan!, ctx.lockPath) + '\n');
+      },
+    )
+    .command<BranchArgs>(
+      'fetch <branch>',
+      'download and verify every source and toolchain into the cache, so a build can run offline',
+      (y) => branchOptions(y) as unknown as Argv<BranchArgs>,
+      async (a) => {
+        const ctx = await runBranch(a, 'fetch');
+        const f = ctx.fetched!;
+        if (a.json) process.stdout.write(JSON.stringify(f, null, 2) + '\n');
+        else {
+          for (const [name, s] of Object.entries(f.sources)) process.stdout.write(`source     ${name.padEnd(12)} ${s.commit}  ${s.repoPath}\n`);
+          for (const [name, t] of Object.entries(f.toolchains)) process.stdout.write(`toolchain  ${name.padEnd(12)} sha256:${t.sha256}  ${t.path}${t.downloaded ? '' : ' (cached)'}\n`);
+        }
+      },
+    )
+    .command('recipes', 'list or show recipes', (y) =>
+      commonOptions(y)
+        .command<CommonArgs & { json: boolean }>(
+          'list',
+          'list branch, component and toolchain recipes',
+          (yy) => yy.option('json', { type: 'boolean', default: false }) as unknown as Argv<CommonArgs & { json: boolean }>,
+          async (a) => {
+            process.stdout.write(recipesList(await loadRecipes(a.recipes && resolve(a.recipes)), a.json) + '\n');
+          },
+        )
+        .command<CommonArgs & { name: string; json: boolean }>(
+          'show <name>',
+          'show one recipe as loaded (with defaults filled in)',
+          (yy) => yy.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }) as unknown as Argv<CommonArgs & { name: string; json: boolean }>,
+          async (a) => {
+            process.stdout.write(recipeShow(await loadRecipes(a.recipes && resolve(a.recipes)), a.name, a.json) + '\n');
+          },
+        )
+        .demandCommand(1, 'say `recipes list` or `recipes show <name>`'),
+    )
+    .command<CommonArgs & { json: boolean }>(
+      'doctor',
+      'check this host: Docker daemon, qemu binfmt for arm64, git, free disk',
+      (y) => commonOptions(y).option('json', { type: 'boolean', default: false }) as unknown as Argv<CommonArgs & { json: boolean }>,
+      async (a) => {
+        const settings = await settingsFrom(a);
+        const findings = await runDoctor({ cacheDir: settings.cacheDir, artifactsDir: resolve(a.artifacts) });
+        process.stdout.write((a.json ? JSON.stringify(findings, null, 2) : findingsAsText(findings)) + '\n');
+        if (findings.some((f) => !f.ok)) process.exitCode = ExitCode.hostNotReady;
+      },
+    )
+    .epilogue(EXIT_CODES)
+    .version(TOOL_VERSION)
+    .strict()
+    .help()
+    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg ?? 'bad arguments', 'see `crio-build --help`');
+    });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli(argv).parseAsync();
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CrioBuildError) {
+    process.stderr.write(`crio-build: error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`crio-build: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`crio-build: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+  return 70;
+}

@@ -1,0 +1,39 @@
+/**
+ * `recipes list` and `recipes show`: what the loaded recipes say, as text or JSON.
+ */
+import { stringify } from 'yaml';
+import { UsageError } from '../errors.js';
+import type { RecipeSet } from '../recipe/loader.js';
+import { table } from './render.js';
+
+export function recipesList(set: RecipeSet, json: boolean): string {
+  const branches = [...set.branches.values()].map(({ recipe: b, file }) => ({
+    name: b.name,
+    kubernetes: b.kubernetes,
+    toolchain: b.toolchain,
+    components: Object.entries(b.components).map(([n, r]) => `${n}@${'tag' in r ? r.tag : r.branch}`),
+    file,
+  }));
+  const components = [...set.components.values()].map(({ recipe: c, file }) => ({ name: c.name, source: c.source.git, releases: Object.keys(c.releases), file }));
+  const toolchains = [...set.toolchains.values()].map(({ recipe: t, file }) => ({ name: t.name, version: t.version, arches: Object.keys(t.archives), file }));
+  if (json) return JSON.stringify({ branches, components, toolchains }, null, 2);
+  return [
+    'Branches:',
+    table(['name', 'kubernetes', 'toolchain', 'components'], branches.map((b) => [b.name, b.kubernetes, b.toolchain, b.components.join(' ')])),
+    '',
+    'Components:',
+    table(['name', 'pinned releases', 'source'], components.map((c) => [c.name, c.releases.join(' ') || '(branch heads)', c.source])),
+    '',
+    'Toolchains:',
+    table(['name', 'version', 'arches'], toolchains.map((t) => [t.name, t.version, t.arches.join(' ')])),
+  ].join('\n');
+}
+
+export function recipeShow(set: RecipeSet, name: string, json: boolean): string {
+  const found = set.branches.get(name) ?? set.components.get(name) ?? set.toolchains.get(name);
+  if (!found) {
+    const all = [...set.branches.keys(), ...set.components.keys(), ...set.toolchains.keys()].sort();
+    throw new UsageError(`no recipe named "${name}"`, `recipes: ${all.join(', ')}`);
+  }
+  return json ? JSON.stringify(found.recipe, null, 2) : `# ${found.file}\n${stringify(found.recipe).trimEnd()}`;
+}

@@ -1,0 +1,184 @@
+/**
+ * Plan stage: Resolution + recipes + arch -> the job graph. Each job carries a content key and
+ * the artifacts it produces, so the plan says exactly what a run will make before it makes it.
+ */
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Settings } from '../config.js';
+import type { RecipeSet } from '../recipe/loader.js';
+import type { LockedArchive, LockedComponent, Resolution } from '../recipe/resolver.js';
+import { SUPPORTED_ARCHES, type Arch, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
+import { applyMirrors } from '../source/mirror.js';
+import { bundleFileName, CHECKSUMS_FILE, debFileName, debName, debVersion } from '../package/naming.js';
+import { contentKey, DEFAULT_BUILDERS_DIR, dirDigest } from './keys.js';
+
+export type JobKind = 'toolchain' | 'source' | 'base-image' | 'builder' | 'build' | 'package' | 'bundle' | 'checksums' | 'index';
+
+export interface Job {
+  id: string;
+  kind: JobKind;
+  deps: string[];
+  key: string;
+  /** File names this job adds to the release (packages, bundle, checksums, index files). */
+  artifacts: string[];
+  describe: string;
+}
+
+export interface PlannedToolchain {
+  name: string;
+  version: string;
+  /** The arch the toolchain runs on (the target's for emulate, the host's for cross). */
+  arch: Arch;
+  root: string;
+  url: string;
+  fetchUrl: string;
+  sha256: string;
+  overridden: boolean;
+}
+
+export interface PlannedComponent {
+  name: string;
+  source: LockedComponent & { fetchUrl: string };
+  strategy: Strategy;
+  builder: string;
+  toolchain: PlannedToolchain;
+  /** The component's build with the branch's overrides applied. */
+  build: BuildDefinition;
+  package: { name: string; version: string; file: string };
+  buildKey: string;
+}
+
+export interface Plan {
+  branch: string;
+  kubernetes: string;
+  arch: Arch;
+  hostArch: Arch;
+  resolution: Resolution;
+  components: PlannedComponent[];
+  jobs: Job[];
+}
+
+export function hostArch(): Arch {
+  if (process.arch === 'x64') return 'amd64';
+  if (process.arch === 'arm64') return 'arm64';
+  throw new UsageError(`this host's architecture (${process.arch}) is not supported`, `supported hosts: ${SUPPORTED_ARCHES.join(', ')}`);
+}
+
+export function checkArch(arch: string): Arch {
+  if (!(SUPPORTED_ARCHES as readonly string[]).includes(arch)) {
+    throw new UsageError(`unknown arch "${arch}"`, `supported arches: ${SUPPORTED_ARCHES.join(', ')}`);
+  }
+  return arch as Arch;
+}
+
+export interface PlanOptions {
+  arch: Arch;
+  strategy?: Strategy;
+  buildersDir?: string;
+}
+
+export async function plan(recipes: RecipeSet, resolution: Resolution, settings: Settings, opts: PlanOptions): Promise<Plan> {
+  const branch = recipes.branches.get(resolution.branch)!.recipe;
+  const host = hostArch();
+  const jobs: Job[] = [];
+  const add = (job: Job) => {
+    if (!jobs.some((j) => j.id === job.id)) jobs.push(job);
+    return job;
+  };
+  const builderDigests = new Map<string, string>();
+  const components: PlannedComponent[] = [];
+
+  for (const [name, locked] of Object.entries(resolution.components)) {
+    const recipe = recipes.components.get(name)!.recipe;
+    const override = branch.overrides[name] ?? {};
+    const build = mergeBuild(recipe.build, override);
+    const strategy = opts.strategy ?? override.strategy ?? recipe.build.strategy;
+    const toolchainName = override.toolchain ?? branch.toolchain;
+    // Emulated builds run the target's toolchain under qemu; cross builds run the host's.
+    const toolchainArch: Arch = strategy === 'emulate' ? opts.arch : host;
+    const toolchain = plannedToolchain(resolution, toolchainName, toolchainArch, settings);
+    const platform: Arch = strategy === 'emulate' ? opts.arch : host;
+
+    const source = add({ id: `source:${name}`, kind: 'source', deps: [], key: contentKey('source', { url: locked.url, commit: locked.commit }), artifacts: [], describe: `${locked.url} ${locked.ref.name} @ ${locked.commit.slice(0, 12)}` });
+    const tc = add({ id: `toolchain:${toolchain.name}:${toolchain.arch}`, kind: 'toolchain', deps: [], key: contentKey('toolchain', { sha256: toolchain.sha256 }), artifacts: [], describe: `${toolchain.name} (${toolchain.version}) linux-${toolchain.arch} sha256:${toolchain.sha256.slice(0, 12)}` });
+    const base = add({ id: `base-image:bookworm-${platform}`, kind: 'base-image', deps: [], key: contentKey('base-image', { suite: 'bookworm', variant: 'minbase', platform }), artifacts: [], describe: `Debian bookworm linux/${platform}` });
+    if (!builderDigests.has(build.builder)) builderDigests.set(build.builder, await dirDigest(join(opts.buildersDir ?? DEFAULT_BUILDERS_DIR, build.builder)));
+    const builderVariant = strategy === 'cross' && platform !== opts.arch ? `cross-${opts.arch}` : 'native';
+    const builder = add({
+      id: `builder:${build.builder}:${platform}:${builderVariant}:${toolchain.name}`,
+      kind: 'builder',
+      deps: [base.id, tc.id],
+      key: contentKey('builder', { definition: builderDigests.get(build.builder), base: base.key, toolchain: toolchain.sha256, platform, variant: builderVariant }),
+      artifacts: [],
+      describe: `${build.builder} image for linux/${platform}${builderVariant === 'native' ? '' : ` (cross to ${opts.arch})`} with ${toolchain.name}`,
+    });
+    const buildKey = contentKey('build', { component: name, build, commit: locked.commit, toolchain: toolchain.sha256, builder: builder.key, strategy, arch: opts.arch });
+    add({ id: `build:${name}:${opts.arch}`, kind: 'build', deps: [source.id, builder.id], key: buildKey, artifacts: [], describe: `${name} ${locked.version} for linux/${opts.arch} (${strategy})` });
+
+    const pkgName = debName(name);
+    const pkgVersion = debVersion(locked.version);
+    const file = debFileName(pkgName, pkgVersion, opts.arch);
+    add({ id: `package:${pkgName}:${opts.arch}`, kind: 'package', deps: [`build:${name}:${opts.arch}`], key: contentKey('package', { build: buildKey, name: pkgName, version: pkgVersion }), artifacts: [file], describe: `${pkgName} ${pkgVersion} (.deb)` });
+
+    components.push({
+      name,
+      source: { ...locked, fetchUrl: applyMirrors(locked.url, settings.mirrors) },
+      strategy,
+      builder: build.builder,
+      toolchain,
+      build,
+      package: { name: pkgName, version: pkgVersion, file },
+      buildKey,
+    });
+  }
+
+  const packageJobs = jobs.filter((j) => j.kind === 'package');
+  const criO = resolution.components['cri-o'];
+  const bundle = add({
+    id: `bundle:${opts.arch}`,
+    kind: 'bundle',
+    deps: packageJobs.map((j) => j.deps[0]!),
+    key: contentKey('bundle', { builds: components.map((c) => c.buildKey) }),
+    artifacts: [bundleFileName(opts.arch, criO?.version ?? 'unknown')],
+    describe: `tarball bundle in cri-o's release-bundle layout`,
+  });
+  const sums = add({
+    id: `checksums:${opts.arch}`,
+    kind: 'checksums',
+    deps: [...packageJobs.map((j) => j.id), bundle.id],
+    key: contentKey('checksums', { parts: [...packageJobs.map((j) => j.key), bundle.key] }),
+    artifacts: [CHECKSUMS_FILE],
+    describe: 'SHA256SUMS over every artifact',
+  });
+  add({
+    id: 'index',
+    kind: 'index',
+    deps: [sums.id],
+    key: contentKey('index', { parts: sums.key }),
+    artifacts: ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'Release.gpg', 'InRelease'],
+    describe: 'signed apt repository index',
+  });
+
+  return { branch: resolution.branch, kubernetes: resolution.kubernetes, arch: opts.arch, hostArch: host, resolution, components, jobs };
+}
+
+function plannedToolchain(resolution: Resolution, name: string, arch: Arch, settings: Settings): PlannedToolchain {
+  const t = resolution.toolchains[name];
+  const a: LockedArchive | undefined = t?.archives[arch];
+  if (!t || !a) {
+    throw new UsageError(`toolchain ${name} has no linux-${arch} archive`, `a ${arch === hostArch() ? 'cross' : 'emulated'} build needs one: add it to the recipe, or swap the toolchain in your config (toolchains: ${name}: archives: ${arch}: {url, sha256})`);
+  }
+  return { name, version: t.version, arch, root: t.root, url: a.url, fetchUrl: applyMirrors(a.url, settings.mirrors), sha256: a.sha256, overridden: t.overridden };
+}
+
+function mergeBuild(base: BuildDefinition, o: BuildOverride): BuildDefinition {
+  return {
+    ...base,
+    buildTags: o.buildTags ?? base.buildTags,
+    gopath: o.gopath ?? base.gopath,
+    env: { ...base.env, ...(o.env ?? {}) },
+    steps: o.steps ?? base.steps,
+    generate: o.generate ?? base.generate,
+    outputs: o.outputs ?? base.outputs,
+  };
+}

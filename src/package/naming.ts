@@ -1,0 +1,43 @@
+/**
+ * Names and versions of what the package stage produces, known before anything is built so the
+ * plan can list every artifact. Upstream components map to Debian package names here.
+ */
+import type { Arch } from '../recipe/schema.js';
+
+/** Debian package name per component recipe. */
+export const DEB_NAMES: Record<string, string> = {
+  'cri-o': 'cri-o',
+  conmon: 'conmon',
+  'cni-plugins': 'containernetworking-plugins',
+  'cri-tools': 'cri-tools',
+};
+
+export function debName(component: string): string {
+  return DEB_NAMES[component] ?? component;
+}
+
+/** Our packaging revision: bump when packaging changes but upstream does not. */
+export const DEBIAN_REVISION = '1';
+
+export function debVersion(upstreamVersion: string): string {
+  return `${upstreamVersion}-${DEBIAN_REVISION}`;
+}
+
+/**
+ * File names must survive as GitHub release asset names, which may not hold "+", "~" or ":";
+ * the real version lives in the control file and the Packages index, not in the file name.
+ */
+export function assetSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export function debFileName(pkg: string, version: string, arch: Arch): string {
+  return assetSafe(`${pkg}_${version.replace(/^\d+:/, '')}_${arch}.deb`);
+}
+
+/** The layout name of cri-o's own release bundle: cri-o.<arch>.v<version>.tar.gz. */
+export function bundleFileName(arch: Arch, criOVersion: string): string {
+  return assetSafe(`cri-o.${arch}.v${criOVersion}.tar.gz`);
+}
+
+export const CHECKSUMS_FILE = 'SHA256SUMS';

@@ -1,0 +1,57 @@
+/**
+ * Lock records: the Resolution saved as JSON. Reading one validates it like any other input,
+ * and checks it is for the branch and components being built.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { Resolution } from './resolver.js';
+import { gitCommit, refName, safeName, sha256Hex, sourceUrl } from './schema.js';
+import { readDataFile, validateYaml } from './yaml-validate.js';
+
+const archive = z.object({ url: sourceUrl, sha256: sha256Hex }).strict();
+const lockSchema = z
+  .object({
+    lockVersion: z.literal(1),
+    branch: safeName,
+    kubernetes: z.string().regex(/^1\.\d+$/),
+    resolvedAt: z.string().max(64),
+    components: z.record(
+      safeName,
+      z
+        .object({
+          url: sourceUrl,
+          ref: z.object({ kind: z.enum(['branch', 'tag']), name: refName }).strict(),
+          commit: gitCommit,
+          commitTime: z.number().int().nonnegative(),
+          version: z.string().regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'an upstream version'),
+        })
+        .strict(),
+    ),
+    toolchains: z.record(
+      safeName,
+      z
+        .object({
+          version: z.string().max(32),
+          root: z.string().regex(/^[A-Za-z0-9._-]+$/),
+          overridden: z.boolean(),
+          archives: z.object({ amd64: archive.optional(), arm64: archive.optional() }).strict(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export async function readLock(file: string, branch: string, components: string[]): Promise<Resolution> {
+  // JSON is YAML, so the same validator gives file:line errors for a hand-edited lock.
+  const lock = validateYaml(file, await readDataFile(file), lockSchema).value as Resolution;
+  if (lock.branch !== branch) throw new InvalidInputError(`${file}: this lock is for branch "${lock.branch}", not "${branch}"`);
+  const want = [...components].sort().join(', ');
+  const have = Object.keys(lock.components).sort().join(', ');
+  if (want !== have) throw new InvalidInputError(`${file}: the lock pins components [${have}] but the recipe builds [${want}]`, 'make a new lock with `crio-build plan`');
+  return lock;
+}
+
+export async function writeLock(file: string, resolution: Resolution): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(resolution, null, 2) + '\n');
+}

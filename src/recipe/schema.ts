@@ -1,0 +1,159 @@
+/**
+ * The recipe language: recipes are data (BitBake-style), this file is their grammar.
+ * Every object is strict (unknown keys are errors) so a typo never silently changes a build.
+ */
+import { z } from 'zod';
+
+export const SUPPORTED_ARCHES = ['arm64', 'amd64'] as const;
+export type Arch = (typeof SUPPORTED_ARCHES)[number];
+export const STRATEGIES = ['emulate', 'cross'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Names that end up in paths, image tags and package names: no spaces, slashes, `..` or leading dashes. */
+export const safeName = z
+  .string()
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-", starting with a letter or digit')
+  .refine((s) => !s.includes('..'), 'must not contain ".."');
+
+/** A git ref name as found in ls-remote output (branch or tag), kept conservative. */
+export const refName = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'letters, digits, ".", "_", "/" and "-", starting with a letter or digit')
+  .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'not a valid git ref name');
+
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits (a sha256)');
+export const gitCommit = z.string().regex(/^[0-9a-f]{40}$/, '40 lower-case hex digits (a full git commit id)');
+export const sourceUrl = z
+  .string()
+  .max(2048)
+  .regex(/^(https?|file):\/\/[^\s]+$/, 'an http://, https:// or file:// URL without spaces');
+
+const envMap = z.record(
+  z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),
+  z.string().max(4096),
+);
+/** A command is an argv array: it is executed without a shell, so recipe text is never shell-parsed. */
+const argv = z.array(z.string().max(4096)).min(1).max(256);
+
+export const OUTPUT_TYPES = ['binary', 'config', 'unit', 'man', 'completion', 'doc'] as const;
+const output = z
+  .object({
+    /** Path relative to the source tree after the build; a directory is taken whole. */
+    path: z.string().max(512),
+    type: z.enum(OUTPUT_TYPES),
+    /** For binaries: the arguments that make it print its version (run under qemu for a foreign arch). */
+    versionArgs: z.array(z.string().max(256)).max(8).optional(),
+    /** Absent on some branches (e.g. man pages that need go-md2man): missing is not an error. */
+    optional: z.boolean().optional(),
+  })
+  .strict();
+
+/** A file made by running a freshly built binary, like cri-o's `make crio.conf`. */
+const generated = z
+  .object({
+    path: z.string().max(512),
+    run: argv,
+  })
+  .strict();
+
+export const LIBRARIES = ['libseccomp', 'glib', 'gpgme', 'libassuan', 'btrfs', 'devmapper', 'systemd'] as const;
+
+export const buildDefinition = z
+  .object({
+    language: z.enum(['go', 'c']),
+    /** Go code that links C (cgo): cross builds then need the target's C compiler and libraries. */
+    cgo: z.boolean().default(false),
+    builder: safeName.default('debian-bookworm'),
+    strategy: z.enum(STRATEGIES).default('cross'),
+    /** C libraries the build links, mapped by the builder to Debian -dev packages. */
+    libraries: z.array(z.enum(LIBRARIES)).default([]),
+    /** Go build tags, passed to the build as {buildTags}. */
+    buildTags: z.array(z.string().regex(/^[a-z0-9_.]+$/, 'a Go build tag')).default([]),
+    /** GOPATH-mode projects (before go modules): the import path the source is placed at. */
+    gopath: z.string().regex(/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)+$/, 'an import path such as github.com/cri-o/cri-o').optional(),
+    env: envMap.default({}),
+    steps: z.array(argv).min(1).max(32),
+    generate: z.array(generated).default([]),
+    outputs: z.array(output).min(1).max(64),
+  })
+  .strict();
+
+/** What a branch may change in a component's build for itself only. */
+export const buildOverride = z
+  .object({
+    toolchain: safeName.optional(),
+    strategy: z.enum(STRATEGIES).optional(),
+    buildTags: buildDefinition.shape.buildTags.unwrap().optional(),
+    gopath: buildDefinition.shape.gopath,
+    env: envMap.optional(),
+    steps: buildDefinition.shape.steps.optional(),
+    generate: buildDefinition.shape.generate.unwrap().optional(),
+    outputs: buildDefinition.shape.outputs.optional(),
+  })
+  .strict();
+
+export const toolchainRecipe = z
+  .object({
+    kind: z.literal('toolchain'),
+    name: safeName,
+    language: z.literal('go'),
+    version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a version such as 1.13.10'),
+    /** The directory the archive unpacks to (go's tarballs hold `go/`). */
+    root: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a single directory name'),
+    archives: z
+      .object({ amd64: z.object({ url: sourceUrl, sha256: sha256Hex }).strict().optional(), arm64: z.object({ url: sourceUrl, sha256: sha256Hex }).strict().optional() })
+      .strict(),
+    /** Build environment that depends on this toolchain (e.g. GOFLAGS a newer Go needs). */
+    env: envMap.default({}),
+  })
+  .strict();
+
+export const componentRecipe = z
+  .object({
+    kind: z.literal('component'),
+    name: safeName,
+    description: z.string().max(2000),
+    homepage: z.string().url(),
+    license: z.string().max(64),
+    source: z.object({ git: sourceUrl }).strict(),
+    /** Pinned release tags: tag -> the commit it points at (cited in the recipe). */
+    releases: z.record(refName, z.object({ commit: gitCommit }).strict()).default({}),
+    build: buildDefinition,
+  })
+  .strict();
+
+const componentRef = z.union([
+  z.object({ tag: refName }).strict(),
+  z.object({ branch: refName }).strict(),
+]);
+
+export const branchRecipe = z
+  .object({
+    kind: z.literal('branch'),
+    name: safeName,
+    /** The Kubernetes minor this branch serves: CRI-O's minor follows Kubernetes'. */
+    kubernetes: z.string().regex(/^1\.\d+$/, 'a Kubernetes minor such as "1.18"'),
+    /** Tags of this branch's releases, used for package versions (a glob with one `*`). */
+    versionTags: z.string().regex(/^v?[0-9.]*\*$/, 'a tag glob such as "v1.18.*"'),
+    toolchain: safeName,
+    components: z.record(safeName, componentRef).refine((c) => Object.keys(c).length > 0, 'at least one component'),
+    overrides: z.record(safeName, buildOverride).default({}),
+  })
+  .strict();
+
+export type BuildDefinition = z.infer<typeof buildDefinition>;
+export type BuildOverride = z.infer<typeof buildOverride>;
+export type ToolchainRecipe = z.infer<typeof toolchainRecipe>;
+export type ComponentRecipe = z.infer<typeof componentRecipe>;
+export type BranchRecipe = z.infer<typeof branchRecipe>;
+export type ComponentRef = z.infer<typeof componentRef>;
+export type OutputSpec = z.infer<typeof output>;
+
+export const recipeSchemas = {
+  toolchain: toolchainRecipe,
+  component: componentRecipe,
+  branch: branchRecipe,
+} as const;
+export type RecipeKind = keyof typeof recipeSchemas;

@@ -1,0 +1,41 @@
+/**
+ * Fetch stage: Plan -> every source commit and toolchain archive in the cache, verified
+ * (git by commit id, archives by sha256). After it, a build needs no network.
+ */
+import type { Settings } from '../config.js';
+import type { Plan } from '../farm/planner.js';
+import { SourceCache } from './cache.js';
+import { fetchCommit, type FetchedCommit } from './git.js';
+import { download, type Downloaded } from './http.js';
+
+export interface FetchEvents {
+  onStep?: (message: string) => void;
+  onProgress?: (what: string, received: number, total: number | undefined) => void;
+}
+
+export interface Fetched {
+  sources: Record<string, FetchedCommit>;
+  /** Keyed `${toolchain}:${arch}`. */
+  toolchains: Record<string, Downloaded>;
+}
+
+export async function fetchAll(plan: Plan, settings: Settings, events: FetchEvents = {}): Promise<Fetched> {
+  const cache = new SourceCache(settings.cacheDir);
+  const fetched: Fetched = { sources: {}, toolchains: {} };
+  for (const c of plan.components) {
+    events.onStep?.(`source ${c.name}: ${c.source.ref.name} @ ${c.source.commit.slice(0, 12)} from ${c.source.fetchUrl}`);
+    const ref = c.source.ref.kind === 'branch' ? `refs/heads/${c.source.ref.name}` : `refs/tags/${c.source.ref.name}`;
+    fetched.sources[c.name] = await fetchCommit(cache, c.source.fetchUrl, c.source.commit, ref);
+  }
+  for (const c of plan.components) {
+    const t = c.toolchain;
+    const id = `${t.name}:${t.arch}`;
+    if (fetched.toolchains[id]) continue;
+    events.onStep?.(`toolchain ${t.name} linux-${t.arch} from ${t.fetchUrl}`);
+    fetched.toolchains[id] = await download(cache, t.fetchUrl, t.sha256, {
+      onProgress: (received, total) => events.onProgress?.(id, received, total),
+      onRetry: (attempt, reason) => events.onStep?.(`toolchain ${id}: attempt ${attempt} failed (${reason}); retrying`),
+    });
+  }
+  return fetched;
+}

@@ -1,0 +1,118 @@
+/**
+ * Git sources: ls-remote to turn branches and tags into commits, and a shallow fetch of exactly one
+ * commit into a bare repo in the cache. git is always run with an argv array (never a shell) and
+ * with `--` before user-derived operands.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { SourceError } from '../errors.js';
+import { SourceCache } from './cache.js';
+
+const execFileP = promisify(execFile);
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0', // never hang on a credentials prompt in CI
+  GIT_ASKPASS: 'true',
+  LC_ALL: 'C',
+};
+
+export async function git(args: string[], cwd?: string): Promise<string> {
+  try {
+    const { stdout } = await execFileP('git', args, { cwd, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    const detail = (e.stderr || e.message).trim().split('\n').slice(-3).join(' | ');
+    throw new SourceError(`git ${args.filter((a) => a !== '--').slice(0, 2).join(' ')} failed: ${detail}`);
+  }
+}
+
+export interface RemoteRefs {
+  heads: Map<string, string>;
+  /** Tag name -> the commit it points at (annotated tags are peeled). */
+  tags: Map<string, string>;
+}
+
+export async function lsRemote(url: string): Promise<RemoteRefs> {
+  let out: string;
+  try {
+    out = await git(['ls-remote', '--heads', '--tags', '--', url]);
+  } catch (err) {
+    throw new SourceError(`cannot list refs of ${url}: ${(err as Error).message}`, 'check the URL, your network, or add a mirror (--mirror FROM=TO or mirrors: in the config file)');
+  }
+  const heads = new Map<string, string>();
+  const tags = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [commit, ref] = line.split('\t');
+    if (!commit || !ref) continue;
+    if (ref.startsWith('refs/heads/')) heads.set(ref.slice(11), commit);
+    else if (ref.startsWith('refs/tags/')) {
+      const name = ref.slice(10);
+      // "v1.0^{}" is the peeled commit of annotated tag v1.0: it wins over the tag object id.
+      if (name.endsWith('^{}')) tags.set(name.slice(0, -3), commit);
+      else if (!tags.has(name)) tags.set(name, commit);
+    }
+  }
+  return { heads, tags };
+}
+
+export interface FetchedCommit {
+  repoPath: string;
+  commit: string;
+  /** Committer time, seconds since the epoch. */
+  commitTime: number;
+}
+
+/**
+ * Make sure the cache's bare repo for `url` holds `commit` (depth 1). `ref` is fetched instead
+ * when the server refuses a bare commit id, and the result must still be exactly `commit`.
+ */
+export async function fetchCommit(cache: SourceCache, url: string, commit: string, ref?: string): Promise<FetchedCommit> {
+  const repoPath = cache.gitRepoPath(url);
+  return cache.withLock(`git-${repoPath.split('/').pop()}`, async () => {
+    if (!existsSync(repoPath)) await git(['init', '--bare', '--quiet', '--', repoPath]);
+    if (!(await hasCommit(repoPath, commit))) {
+      try {
+        await git(['-C', repoPath, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, commit]);
+      } catch (err) {
+        if (!ref) throw err;
+        await git(['-C', repoPath, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, ref]);
+      }
+      if (!(await hasCommit(repoPath, commit))) {
+        throw new SourceError(`${url}: fetched ${ref ?? commit} but commit ${commit} is not in it`, 'the branch or tag moved since the plan was made: re-run `crio-build plan` or update the recipe pin');
+      }
+      // Keep the commit reachable so `git gc` in the cache never drops it.
+      await git(['-C', repoPath, 'update-ref', `refs/crio-build/${commit}`, commit]);
+    }
+    return { repoPath, commit, commitTime: await commitTime(repoPath, commit) };
+  });
+}
+
+export async function hasCommit(repoPath: string, commit: string): Promise<boolean> {
+  if (!existsSync(repoPath)) return false;
+  return git(['-C', repoPath, 'cat-file', '-e', `${commit}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function commitTime(repoPath: string, commit: string): Promise<number> {
+  const out = await git(['-C', repoPath, 'show', '-s', '--format=%ct', commit, '--']);
+  return Number.parseInt(out.trim(), 10);
+}
+
+/** The tree of `commit` as a tar stream (for a builder's putArchive), straight from git. */
+export function archiveCommit(repoPath: string, commit: string, prefix = ''): NodeJS.ReadableStream {
+  const args = ['-C', repoPath, 'archive', '--format=tar'];
+  if (prefix) args.push(`--prefix=${prefix}`);
+  args.push(commit);
+  const child = spawn('git', args, { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('close', (code) => {
+    if (code !== 0) child.stdout.emit('error', new SourceError(`git archive ${commit} failed: ${stderr.trim()}`));
+  });
+  return child.stdout;
+}
