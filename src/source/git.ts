@@ -74,11 +74,11 @@ export async function fetchCommit(cache: SourceCache, url: string, commit: strin
   return cache.withLock(`git-${repoPath.split('/').pop()}`, async () => {
     if (!existsSync(repoPath)) await git(['init', '--bare', '--quiet', '--', repoPath]);
     if (!(await hasCommit(repoPath, commit))) {
+      const fetch = (what: string) => git(['-C', repoPath, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, what]);
       try {
-        await git(['-C', repoPath, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, commit]);
+        await fetch(commit).catch((err) => (ref ? fetch(ref) : Promise.reject(err)));
       } catch (err) {
-        if (!ref) throw err;
-        await git(['-C', repoPath, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, ref]);
+        throw new SourceError(`cannot fetch commit ${commit}${ref ? ` (${ref})` : ''} from ${url}: ${(err as Error).message.replace(/^git [^:]*: /, '')}`, 'check the URL and the pin, or add a mirror (--mirror FROM=TO)');
       }
       if (!(await hasCommit(repoPath, commit))) {
         throw new SourceError(`${url}: fetched ${ref ?? commit} but commit ${commit} is not in it`, 'the branch or tag moved since the plan was made: re-run `crio-build plan` or update the recipe pin');
