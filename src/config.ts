@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { safeName, sha256Hex, sourceUrl } from './recipe/schema.js';
+import { gitCommit, refName, safeName, sha256Hex, sourceUrl } from './recipe/schema.js';
 import { readDataFile, validateYaml } from './recipe/yaml-validate.js';
 
 const archive = z.object({ url: sourceUrl, sha256: sha256Hex }).strict();
@@ -30,6 +30,13 @@ export const configSchema = z
           })
           .strict(),
       )
+      .default({}),
+    /**
+     * Pin swaps for components: build a tag from another commit (a patched fork behind a mirror,
+     * or the miniature upstreams of the test suite). The recipe's own pins stay untouched.
+     */
+    components: z
+      .record(safeName, z.object({ releases: z.record(refName, z.object({ commit: gitCommit }).strict()) }).strict())
       .default({}),
   })
   .strict();
@@ -64,6 +71,7 @@ export interface Settings {
   cacheDir: string;
   mirrors: Mirror[];
   toolchains: Config['toolchains'];
+  components: Config['components'];
 }
 
 export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
@@ -77,6 +85,7 @@ export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
     cacheDir: resolve(cacheDir),
     mirrors: [...flagMirrors, ...config.mirrors],
     toolchains: config.toolchains,
+    components: config.components,
   };
 }
 

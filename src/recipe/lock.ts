@@ -25,6 +25,7 @@ const lockSchema = z
           commit: gitCommit,
           commitTime: z.number().int().nonnegative(),
           version: z.string().regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'an upstream version'),
+          pinnedBy: z.enum(['recipe', 'config', 'trust-on-first-use', 'branch-head']),
         })
         .strict(),
     ),

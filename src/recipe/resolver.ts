@@ -9,7 +9,7 @@ import { SourceCache } from '../source/cache.js';
 import { fetchCommit, lsRemote, type RemoteRefs } from '../source/git.js';
 import { applyMirrors } from '../source/mirror.js';
 import type { RecipeSet } from './loader.js';
-import type { BranchRecipe, ComponentRef } from './schema.js';
+import type { BranchRecipe, ComponentRecipe, ComponentRef } from './schema.js';
 import { upstreamVersion } from './version.js';
 
 export interface LockedComponent {
@@ -21,6 +21,8 @@ export interface LockedComponent {
   commitTime: number;
   /** Upstream version: the tag, or last tag + git time + short commit for a branch head. */
   version: string;
+  /** Where the commit came from: a recipe pin, the user's pin swap, the tag on first use, or a branch head. */
+  pinnedBy: 'recipe' | 'config' | 'trust-on-first-use' | 'branch-head';
 }
 
 export interface LockedArchive {
@@ -69,7 +71,8 @@ export async function resolve(recipes: RecipeSet, branchName: string, settings: 
     const fetchUrl = applyMirrors(url, settings.mirrors);
     hooks.onStep?.(`resolving ${name} ${describeRef(ref)} at ${fetchUrl}`);
     const refs = await lsRemote(fetchUrl);
-    const commit = pickCommit(name, ref, refs, recipe.releases, fetchUrl);
+    const releases = { ...recipe.releases, ...settings.components[name]?.releases };
+    const commit = pickCommit(name, ref, refs, releases, fetchUrl);
     // The commit's time is part of the version of a nightly: fetch the commit (shallow) to read it.
     // The fetch lands in the cache, so the fetch stage finds it there.
     const fetched = await fetchCommit(cache, fetchUrl, commit, 'branch' in ref ? `refs/heads/${ref.branch}` : `refs/tags/${ref.tag}`);
@@ -79,6 +82,7 @@ export async function resolve(recipes: RecipeSet, branchName: string, settings: 
       commit,
       commitTime: fetched.commitTime,
       version: upstreamVersion(ref, commit, fetched.commitTime, refs.tags, branch),
+      pinnedBy: pinSource(ref, recipe.releases, settings.components[name]?.releases),
     };
     const override = branch.overrides[name];
     if (override?.toolchain) toolchainNames.add(override.toolchain);
@@ -105,11 +109,17 @@ export async function resolve(recipes: RecipeSet, branchName: string, settings: 
   };
 }
 
+function pinSource(ref: ComponentRef, recipe: ComponentRecipe['releases'], swapped: Record<string, unknown> | undefined): LockedComponent['pinnedBy'] {
+  if ('branch' in ref) return 'branch-head';
+  if (swapped?.[ref.tag]) return 'config';
+  return 'commit' in (recipe[ref.tag] ?? {}) ? 'recipe' : 'trust-on-first-use';
+}
+
 function describeRef(ref: ComponentRef): string {
   return 'branch' in ref ? `branch ${ref.branch}` : `tag ${ref.tag}`;
 }
 
-function pickCommit(name: string, ref: ComponentRef, refs: RemoteRefs, releases: Record<string, { commit: string }>, url: string): string {
+function pickCommit(name: string, ref: ComponentRef, refs: RemoteRefs, releases: ComponentRecipe['releases'], url: string): string {
   if ('branch' in ref) {
     const head = refs.heads.get(ref.branch);
     if (!head) {
@@ -118,8 +128,15 @@ function pickCommit(name: string, ref: ComponentRef, refs: RemoteRefs, releases:
     }
     return head;
   }
-  const pinned = releases[ref.tag]!.commit;
+  const release = releases[ref.tag];
   const remote = refs.tags.get(ref.tag);
+  if (!release) throw new SourceError(`${name}: tag ${ref.tag} is not a release in its recipe`, `releases: ${Object.keys(releases).sort().join(', ')}`);
+  if (!('commit' in release)) {
+    // Trust on first use: the recipe says why no commit is pinned; the lock records what we got.
+    if (!remote) throw new SourceError(`${name}: tag ${ref.tag} not found at ${url}`);
+    return remote;
+  }
+  const pinned = release.commit;
   if (remote && remote !== pinned) {
     throw new SourceError(`${name}: tag ${ref.tag} at ${url} points at ${remote}, but the recipe pins ${pinned}`, 'a moved tag is a supply-chain red flag: check upstream before changing the pin');
   }

@@ -118,8 +118,12 @@ export const componentRecipe = z
     homepage: z.string().url(),
     license: z.string().max(64),
     source: z.object({ git: sourceUrl }).strict(),
-    /** Pinned release tags: tag -> the commit it points at (cited in the recipe). */
-    releases: z.record(refName, z.object({ commit: gitCommit }).strict()).default({}),
+    /**
+     * Release tags: tag -> the commit it points at (cited in the recipe). Where no public source for
+     * the commit could be found, the recipe says why instead, and the tag is resolved on first use
+     * and recorded in the lock (trust on first use): visible, never silent.
+     */
+    releases: z.record(refName, z.union([z.object({ commit: gitCommit }).strict(), z.object({ trustOnFirstUse: z.string().min(10).max(500) }).strict()])).default({}),
     build: buildDefinition,
   })
   .strict();
