@@ -1,0 +1,170 @@
+/**
+ * The plan for release-1.18/arm64, made from the REAL recipes with mirrors pointing at the
+ * miniature upstreams, through the CLI as a user runs it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { addCommit } from '../fixtures/upstreams.js';
+import { hasStackTrace, runCli } from '../helpers/cli.js';
+import { makeTestSite, type TestSite } from '../helpers/site.js';
+
+interface PlanJson {
+  branch: string;
+  kubernetes: string;
+  arch: string;
+  lock: string;
+  components: { name: string; version: string; commit: string; pinnedBy: string; strategy: string; builder: string; fetchUrl: string; url: string; toolchain: { name: string; arch: string; fetchUrl: string; sha256: string; overridden: boolean }; package: { name: string; version: string; file: string }; key: string }[];
+  jobs: { id: string; kind: string; deps: string[]; key: string }[];
+  artifacts: { name: string; job: string; key: string }[];
+}
+
+describe('plan and fetch (real recipes, fixture upstreams)', () => {
+  let site: TestSite;
+  before(async () => {
+    site = await makeTestSite();
+  });
+  after(() => site.close());
+
+  const plan = async (extra: string[] = []) => {
+    const r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--json', ...site.args, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as PlanJson;
+  };
+
+  test('resolves every pin and lists components, toolchain, builder, strategy and artifacts with keys', async () => {
+    const p = await plan();
+    const up = site.upstreams;
+    assert.equal(p.branch, 'release-1.18');
+    assert.equal(p.kubernetes, '1.18');
+    const byName = Object.fromEntries(p.components.map((c) => [c.name, c]));
+    assert.deepEqual(Object.keys(byName).sort(), ['cni-plugins', 'conmon', 'cri-o', 'cri-tools']);
+
+    const crio = byName['cri-o']!;
+    assert.equal(crio.commit, up.crio.branches['release-1.18']);
+    assert.equal(crio.pinnedBy, 'branch-head');
+    assert.equal(crio.url, 'https://github.com/cri-o/cri-o', 'the recipe URL is kept');
+    assert.equal(crio.fetchUrl, `${up.mirror.to}cri-o/cri-o`, 'and fetched through the mirror');
+    // The head is one commit past v1.18.1: a nightly version above 1.18.1.
+    assert.match(crio.version, new RegExp(`^1\\.18\\.1\\+git\\d{14}\\.${crio.commit.slice(0, 7)}$`));
+    assert.match(crio.package.file, /^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_arm64\.deb$/);
+
+    assert.equal(byName.conmon!.commit, up.conmon.tags['v2.0.11']);
+    assert.equal(byName.conmon!.pinnedBy, 'config');
+    assert.equal(byName.conmon!.version, '2.0.11');
+    assert.equal(byName['cni-plugins']!.commit, up.cniPlugins.tags['v0.8.1']);
+    assert.equal(byName['cni-plugins']!.pinnedBy, 'trust-on-first-use');
+    assert.equal(byName['cri-tools']!.commit, up.criTools.tags['v1.18.0']);
+    assert.equal(byName['cri-tools']!.package.name, 'cri-tools');
+
+    for (const c of p.components) {
+      assert.equal(c.strategy, 'cross');
+      assert.equal(c.builder, 'debian-bookworm');
+      assert.equal(c.toolchain.name, 'go1.13.10');
+      assert.equal(c.toolchain.overridden, true);
+      assert.equal(c.toolchain.arch, 'amd64', 'cross builds run the host toolchain');
+      assert.equal(c.toolchain.fetchUrl, site.toolchains.amd64.url);
+      assert.match(c.key, /^[0-9a-f]{64}$/);
+    }
+    const names = p.artifacts.map((a) => a.name);
+    for (const expected of ['conmon_2.0.11-1_arm64.deb', 'containernetworking-plugins_0.8.1-1_arm64.deb', 'cri-tools_1.18.0-1_arm64.deb', 'SHA256SUMS', 'InRelease', 'Packages']) {
+      assert.ok(names.includes(expected), `artifacts lack ${expected}: ${names.join(' ')}`);
+    }
+    assert.ok(names.some((n) => /^cri-o\.arm64\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/.test(n)), 'bundle named like cri-o\'s release bundle');
+    for (const a of p.artifacts) assert.match(a.key, /^[0-9a-f]{64}$/);
+    // The job graph is in dependency order.
+    const seen = new Set<string>();
+    for (const j of p.jobs) {
+      for (const d of j.deps) assert.ok(seen.has(d), `${j.id} comes before its dependency ${d}`);
+      seen.add(j.id);
+    }
+    assert.ok(existsSync(p.lock));
+  });
+
+  test('the text plan shows the same in tables', async () => {
+    const r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', ...site.args]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Plan for cri-o release-1\.18 \(Kubernetes 1\.18\), linux\/arm64/);
+    assert.match(r.stdout, /conmon\s+2\.0\.11\s+tag v2\.0\.11\s+[0-9a-f]{12} \(pin swapped by config\)\s+cross/);
+    assert.match(r.stdout, /cni-plugins\s+0\.8\.1\s+tag v0\.8\.1\s+[0-9a-f]{12} \(unpinned: first use\)/);
+    assert.match(r.stdout, /Artifacts:/);
+  });
+
+  test('emulate uses the target toolchain; keys are stable and change only with their inputs', async () => {
+    const cross = await plan();
+    const again = await plan();
+    assert.deepEqual(again.components.map((c) => c.key), cross.components.map((c) => c.key), 'same inputs, same keys');
+    const emulate = await plan(['--strategy', 'emulate']);
+    for (const c of emulate.components) {
+      assert.equal(c.toolchain.arch, 'arm64');
+      assert.equal(c.toolchain.sha256, site.toolchains.arm64.sha256);
+    }
+    assert.notDeepEqual(emulate.components.map((c) => c.key), cross.components.map((c) => c.key));
+  });
+
+  test('fetch puts every source and toolchain in the cache, verified', async () => {
+    const r = await runCli(['fetch', 'release-1.18', '--arch', 'arm64', '--json', ...site.args]);
+    assert.equal(r.code, 0, r.stderr);
+    const f = JSON.parse(r.stdout) as { sources: Record<string, { commit: string; repoPath: string }>; toolchains: Record<string, { path: string; sha256: string }> };
+    assert.deepEqual(Object.keys(f.sources).sort(), ['cni-plugins', 'conmon', 'cri-o', 'cri-tools']);
+    assert.equal(f.toolchains['go1.13.10:amd64']!.sha256, site.toolchains.amd64.sha256);
+    assert.ok(existsSync(f.toolchains['go1.13.10:amd64']!.path));
+  });
+
+  test('a tag in the mirror that differs from the recipe pin is refused (exit 4)', async () => {
+    // Without the config's pin swap, the fixture's conmon v2.0.11 is not the real upstream commit.
+    const r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--mirror', site.upstreams.mirror.from + '=' + site.upstreams.mirror.to, '--cache-dir', site.cacheDir, '--artifacts', join(site.root, 'other')]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /conmon: tag v2\.0\.11 at .* points at [0-9a-f]{40}, but the recipe pins ff9d97a08d7a4b58267ac03719786e4e7258cecf/);
+    assert.equal(hasStackTrace(r.stderr), false);
+  });
+
+  test('the main command runs plan and fetch, then says which stages are not built (exit 6)', async () => {
+    const r = await runCli(['release-1.18', '--arch', 'arm64', ...site.args]);
+    assert.equal(r.code, 6, r.stderr);
+    assert.match(r.stderr, /stages not built yet: build, package, index/);
+    assert.match(r.stderr, /nothing was built or published/);
+  });
+
+  test('an upstream commit changes the nightly version and cri-o key only; --lock replays the old inputs offline', async () => {
+    const before = await plan();
+    const lock = readFileSync(before.lock, 'utf8');
+    const lockCopy = join(site.root, 'saved.lock.json');
+    (await import('node:fs')).writeFileSync(lockCopy, lock);
+    const newHead = await addCommit(site.upstreams.crio.path, 'release-1.18', 'README.md', 'one more change\n', 'docs: one more change');
+    const afterChange = await plan();
+    const key = (p: PlanJson, n: string) => p.components.find((c) => c.name === n)!;
+    assert.equal(key(afterChange, 'cri-o').commit, newHead);
+    assert.notEqual(key(afterChange, 'cri-o').key, key(before, 'cri-o').key);
+    assert.equal(key(afterChange, 'conmon').key, key(before, 'conmon').key);
+    const cmp = (await import('node:child_process')).spawnSync('dpkg', ['--compare-versions', key(afterChange, 'cri-o').package.version, 'gt', key(before, 'cri-o').package.version]);
+    assert.equal(cmp.status, 0, 'each nightly sorts above the previous one');
+
+    // Take the upstreams away: the lock and the cache are enough.
+    renameSync(site.upstreams.root, site.upstreams.root + '.gone');
+    try {
+      const replay = await plan(['--lock', lockCopy]);
+      assert.deepEqual(replay.components.map((c) => [c.name, c.commit, c.key]), before.components.map((c) => [c.name, c.commit, c.key]));
+      const r = await runCli(['fetch', 'release-1.18', '--arch', 'arm64', '--lock', lockCopy, ...site.args]);
+      assert.equal(r.code, 0, r.stderr);
+      const live = await runCli(['plan', 'release-1.18', '--arch', 'arm64', ...site.args]);
+      assert.equal(live.code, 4, 'without the lock, the unreachable upstream is a source error');
+      assert.match(live.stderr, /cannot list refs of file:\/\//);
+    } finally {
+      renameSync(site.upstreams.root + '.gone', site.upstreams.root);
+    }
+  });
+
+  test('a lock for another branch, or a malformed lock, is refused with exit 3', async () => {
+    const p = await plan();
+    let r = await runCli(['plan', 'release-1.17', '--arch', 'arm64', '--lock', p.lock, ...site.args]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /this lock is for branch "release-1\.18", not "release-1\.17"/);
+    const bad = join(site.root, 'bad.lock.json');
+    (await import('node:fs')).writeFileSync(bad, readFileSync(p.lock, 'utf8').replace(/"commit": "[0-9a-f]{40}"/, '"commit": "HEAD"'));
+    r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--lock', bad, ...site.args]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /bad\.lock\.json:\d+: components\.[a-z-]+\.commit: 40 lower-case hex digits/);
+  });
+});
