@@ -5,7 +5,6 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import Docker from 'dockerode';
 
 const execFileP = promisify(execFile);
 
@@ -25,6 +24,8 @@ export async function runDoctor(opts: { cacheDir: string; artifactsDir: string }
 async function checkDocker(): Promise<Finding> {
   const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   try {
+    // Loaded here, not at start-up: dockerode is heavy and most commands never need it.
+    const { default: Docker } = await import('dockerode');
     const version = await withTimeout(new Docker().version(), 5000);
     return { check: 'docker', ok: true, detail: `Docker Engine ${version.Version} (API ${version.ApiVersion}) at ${where}` };
   } catch (err) {

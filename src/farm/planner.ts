@@ -34,6 +34,8 @@ export interface PlannedToolchain {
   fetchUrl: string;
   sha256: string;
   overridden: boolean;
+  /** Build environment this toolchain needs (from its recipe), under the component's own env. */
+  env: Record<string, string>;
 }
 
 export interface PlannedComponent {
@@ -96,7 +98,7 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     const toolchainName = override.toolchain ?? branch.toolchain;
     // Emulated builds run the target's toolchain under qemu; cross builds run the host's.
     const toolchainArch: Arch = strategy === 'emulate' ? opts.arch : host;
-    const toolchain = plannedToolchain(resolution, toolchainName, toolchainArch, settings);
+    const toolchain = plannedToolchain(resolution, toolchainName, toolchainArch, settings, recipes.toolchains.get(toolchainName)!.recipe.env);
     const platform: Arch = strategy === 'emulate' ? opts.arch : host;
 
     const source = add({ id: `source:${name}`, kind: 'source', deps: [], key: contentKey('source', { url: locked.url, commit: locked.commit }), artifacts: [], describe: `${locked.url} ${locked.ref.name} @ ${locked.commit.slice(0, 12)}` });
@@ -112,7 +114,7 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
       artifacts: [],
       describe: `${build.builder} image for linux/${platform}${builderVariant === 'native' ? '' : ` (cross to ${opts.arch})`} with ${toolchain.name}`,
     });
-    const buildKey = contentKey('build', { component: name, build, commit: locked.commit, toolchain: toolchain.sha256, builder: builder.key, strategy, arch: opts.arch });
+    const buildKey = contentKey('build', { component: name, build, commit: locked.commit, toolchain: toolchain.sha256, toolchainEnv: toolchain.env, builder: builder.key, strategy, arch: opts.arch });
     add({ id: `build:${name}:${opts.arch}`, kind: 'build', deps: [source.id, builder.id], key: buildKey, artifacts: [], describe: `${name} ${locked.version} for linux/${opts.arch} (${strategy})` });
 
     const pkgName = debName(name);
@@ -162,13 +164,13 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
   return { branch: resolution.branch, kubernetes: resolution.kubernetes, arch: opts.arch, hostArch: host, resolution, components, jobs };
 }
 
-function plannedToolchain(resolution: Resolution, name: string, arch: Arch, settings: Settings): PlannedToolchain {
+function plannedToolchain(resolution: Resolution, name: string, arch: Arch, settings: Settings, env: Record<string, string>): PlannedToolchain {
   const t = resolution.toolchains[name];
   const a: LockedArchive | undefined = t?.archives[arch];
   if (!t || !a) {
     throw new UsageError(`toolchain ${name} has no linux-${arch} archive`, `a ${arch === hostArch() ? 'cross' : 'emulated'} build needs one: add it to the recipe, or swap the toolchain in your config (toolchains: ${name}: archives: ${arch}: {url, sha256})`);
   }
-  return { name, version: t.version, arch, root: t.root, url: a.url, fetchUrl: applyMirrors(a.url, settings.mirrors), sha256: a.sha256, overridden: t.overridden };
+  return { name, version: t.version, arch, root: t.root, url: a.url, fetchUrl: applyMirrors(a.url, settings.mirrors), sha256: a.sha256, overridden: t.overridden, env };
 }
 
 function mergeBuild(base: BuildDefinition, o: BuildOverride): BuildDefinition {

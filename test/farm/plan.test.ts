@@ -168,3 +168,35 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
     assert.match(r.stderr, /bad\.lock\.json:\d+: components\.[a-z-]+\.commit: 40 lower-case hex digits/);
   });
 });
+
+describe('per-branch and per-component overrides', () => {
+  let site: TestSite;
+  before(async () => {
+    site = await makeTestSite();
+  });
+  after(() => site.close());
+
+  test('a branch gives one component another Go and toolchain-dependent env; the plan and keys show it', async () => {
+    const { cpSync, writeFileSync } = await import('node:fs');
+    const recipes = join(site.root, 'recipes');
+    cpSync(new URL('../../../recipes', import.meta.url), recipes, { recursive: true });
+    // Another toolchain, with env that only builds using it get (GOPATH-mode era Go).
+    writeFileSync(
+      join(recipes, 'toolchains', 'go1.12.17.yaml'),
+      ['kind: toolchain', 'name: go1.12.17', 'language: go', 'version: 1.12.17', 'root: go', 'archives:', `  amd64: { url: "${site.toolchains.amd64.url}", sha256: ${site.toolchains.amd64.sha256} }`, 'env:', '  GO111MODULE: "off"', ''].join('\n'),
+    );
+    const branch = join(recipes, 'branches', 'release-1.18.yaml');
+    writeFileSync(branch, readFileSync(branch, 'utf8') + 'overrides:\n  cri-tools:\n    toolchain: go1.12.17\n    env: { GOFLAGS: -mod=vendor }\n');
+    const r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--json', '--recipes', recipes, ...site.args]);
+    assert.equal(r.code, 0, r.stderr);
+    const p = JSON.parse(r.stdout) as PlanJson;
+    const tools = p.components.find((c) => c.name === 'cri-tools')!;
+    assert.equal(tools.toolchain.name, 'go1.12.17');
+    assert.equal(tools.toolchain.overridden, false);
+    assert.equal(p.components.find((c) => c.name === 'cri-o')!.toolchain.name, 'go1.13.10', 'other components keep the branch toolchain');
+    assert.ok(p.jobs.some((j) => j.id === 'toolchain:go1.12.17:amd64'));
+    const base = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--json', ...site.args]);
+    const baseTools = (JSON.parse(base.stdout) as PlanJson).components.find((c) => c.name === 'cri-tools')!;
+    assert.notEqual(tools.key, baseTools.key);
+  });
+});
