@@ -19,8 +19,16 @@ export function debName(component: string): string {
 /** Our packaging revision: bump when packaging changes but upstream does not. */
 export const DEBIAN_REVISION = '1';
 
+/**
+ * Debian and Raspberry Pi OS carry their own conmon and containernetworking-plugins with higher
+ * upstream versions than the ones CRI-O 1.18 pins. Like the openSUSE Kubic repositories that long
+ * shipped CRI-O for Debian and Ubuntu, we put our packages in epoch 100, so apt prefers our builds
+ * once our repository is added, and cri-o's exact Depends keep the set consistent.
+ */
+export const DEB_EPOCH = '100';
+
 export function debVersion(upstreamVersion: string): string {
-  return `${upstreamVersion}-${DEBIAN_REVISION}`;
+  return `${DEB_EPOCH}:${upstreamVersion}-${DEBIAN_REVISION}`;
 }
 
 /**
