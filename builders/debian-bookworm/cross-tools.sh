@@ -1,0 +1,13 @@
+#!/bin/sh
+# cross-tools.sh <arch>  - in a cross builder, make the unprefixed binutils handle <arch> binaries.
+# Upstream Makefiles call some tools without the target prefix (cri-o's pinns/Makefile runs
+# `strip -s ../bin/pinns`); Debian's binutils-multiarch makes strip, objdump, nm, ... understand
+# every target, so those steps work unchanged. A no-op when <arch> is empty (native builder).
+set -eu
+target=${1:-}
+[ -n "$target" ] || exit 0
+apt-get update -o Acquire::Retries=3
+apt-get install -y --no-install-recommends -o Acquire::Retries=3 binutils-multiarch
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+strip --version | head -n 1

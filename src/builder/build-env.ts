@@ -1,0 +1,97 @@
+/**
+ * The environment and paths of a build inside the builder container, and the placeholder
+ * substitution for recipe argv strings. Kept apart from the container plumbing so it can be read
+ * (and tested) as the answer to "what does a build see".
+ */
+import { posix } from 'node:path';
+import type { Arch } from '../recipe/schema.js';
+import type { BuildJob } from './types.js';
+
+export const BUILD_ROOT = '/build';
+export const GOPATH = `${BUILD_ROOT}/go`;
+export const TOOLCHAIN_DIR = '/opt/toolchain';
+
+export const GNU_TRIPLET: Record<Arch, string> = { arm64: 'aarch64-linux-gnu', amd64: 'x86_64-linux-gnu' };
+
+/** Where the source tree is unpacked: under GOPATH for GOPATH-mode projects, else /build/src. */
+export function sourceDir(job: Pick<BuildJob, 'build'>): string {
+  return job.build.gopath ? posix.join(GOPATH, 'src', job.build.gopath) : `${BUILD_ROOT}/src`;
+}
+
+const PLACEHOLDER = /\{(version|commit|buildTags|arch|sourceDateEpoch|buildDate)\}/g;
+
+/** The commit time as upstream Makefiles print a build date (`date -u +%Y-%m-%dT%H:%M:%SZ`). */
+export function buildDate(commitTime: number): string {
+  return new Date(commitTime * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Replace the known placeholders ({version}, {commit}, {buildTags} space-joined, {arch} the target
+ * GOARCH, {sourceDateEpoch}, {buildDate} the commit time in UTC); other braces (Go templates, `{}`) are left as they are. */
+export function substitute(s: string, job: Pick<BuildJob, 'version' | 'source' | 'build' | 'arch'>): string {
+  return s.replace(PLACEHOLDER, (_, name: string) => {
+    switch (name) {
+      case 'version':
+        return job.version;
+      case 'commit':
+        return job.source.commit;
+      case 'buildTags':
+        return job.build.buildTags.join(' ');
+      case 'arch':
+        return job.arch;
+      case 'buildDate':
+        return buildDate(job.source.commitTime);
+      default:
+        return String(job.source.commitTime);
+    }
+  });
+}
+
+/**
+ * The build environment, lowest precedence first: ours, then the toolchain's, then the recipe's.
+ * `crossFrom` is set when the container's arch differs from the target (a cross build).
+ */
+export function buildEnv(job: BuildJob, cross: boolean): Record<string, string> {
+  const goroot = posix.join(TOOLCHAIN_DIR, job.toolchain.root);
+  const env: Record<string, string> = {
+    HOME: '/home/builder',
+    USER: 'builder',
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+    PATH: `${goroot}/bin:${GOPATH}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    GOROOT: goroot,
+    GOPATH,
+    GOCACHE: `${BUILD_ROOT}/.cache/go-build`,
+    // Hermetic: vendored modules only, no proxy or checksum DB (the network is off anyway), and
+    // paths of the build machine kept out of the binaries.
+    GOFLAGS: '-mod=vendor -trimpath',
+    GOPROXY: 'off',
+    GOSUMDB: 'off',
+    GOTOOLCHAIN: 'local',
+    GOOS: 'linux',
+    GOARCH: job.arch,
+    CGO_ENABLED: job.build.cgo ? '1' : '0',
+    SOURCE_DATE_EPOCH: String(job.source.commitTime),
+  };
+  if (cross) {
+    // The target's compiler and the target's .pc files (Debian multiarch paths), for cgo and for
+    // C Makefiles that honour CC/PKG_CONFIG; plain `pkg-config` also sees only the target's.
+    const t = GNU_TRIPLET[job.arch];
+    Object.assign(env, {
+      CC: `${t}-gcc`,
+      CXX: `${t}-g++`,
+      AR: `${t}-ar`,
+      STRIP: `${t}-strip`,
+      PKG_CONFIG: `${t}-pkg-config`,
+      PKG_CONFIG_LIBDIR: `/usr/lib/${t}/pkgconfig:/usr/share/pkgconfig`,
+      PKG_CONFIG_PATH: '',
+    });
+  }
+  for (const [k, v] of Object.entries(job.toolchain.env)) env[k] = substitute(v, job);
+  for (const [k, v] of Object.entries(job.build.env)) env[k] = substitute(v, job);
+  return env;
+}
+
+export function envList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}

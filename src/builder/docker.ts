@@ -1,0 +1,206 @@
+/**
+ * The Docker driver: everything the builder asks of a container engine goes through this small
+ * interface, so a remote daemon (DOCKER_HOST=tcp:// or ssh://) or a pool of daemons can sit behind
+ * it later, the way buildx drivers do. The local implementation is dockerode.
+ */
+import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { HostNotReadyError } from '../errors.js';
+import type { Arch } from '../recipe/schema.js';
+
+/** Every object we create carries these labels, so cleanup (and the tests) can find it by label. */
+export const LABEL_MANAGED = 'io.crio-build.managed';
+export const LABEL_RUN = 'io.crio-build.run';
+export const LABEL_KIND = 'io.crio-build.kind';
+export const LABEL_KEY = 'io.crio-build.key';
+
+export type ObjectKind = 'base' | 'builder' | 'build' | 'verify';
+
+/** One id per process run: it lets `cleanup` remove only what this run started. */
+export const defaultRunId = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+
+export function labelsFor(kind: ObjectKind, runId: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId, [LABEL_KIND]: kind, ...extra };
+}
+
+/** A progress line from an image build or pull (the daemon's JSON message stream, flattened). */
+export type BuildProgress = (line: string) => void;
+
+export interface ImageSummary {
+  id: string;
+  tags: string[];
+  labels: Record<string, string>;
+  size: number;
+  created: number;
+}
+
+export interface DockerDriver {
+  readonly name: string;
+  /** The engine endpoint, for messages ("unix:///var/run/docker.sock"). */
+  readonly endpoint: string;
+  /** The dockerode client, for the container operations (create, exec, archive) the builder does. */
+  readonly client: Docker;
+  ping(): Promise<void>;
+  /** The engine's native architecture in Debian/Go terms. */
+  hostArch(): Promise<Arch>;
+  /** Build an image from a tar context stream; resolves to the image id, rejects with the build's own error and tail. */
+  buildImage(context: Readable, opts: Docker.ImageBuildOptions, onProgress?: BuildProgress): Promise<string>;
+  /** Pull with a deadline: registries are often unreachable here, and we want to fall back fast. */
+  pull(ref: string, platform: string, timeoutMs: number, onProgress?: BuildProgress): Promise<void>;
+  inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined>;
+  listImages(labels: Record<string, string>): Promise<ImageSummary[]>;
+  removeImage(ref: string): Promise<void>;
+  pruneDangling(): Promise<void>;
+  tagImage(id: string, repo: string, tag: string): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Defaults to DOCKER_HOST, then the local socket. */
+  host?: string;
+}
+
+/** Map Docker's `uname -m`-style architecture names to ours. */
+export function dockerArchToArch(a: string): Arch | undefined {
+  if (a === 'x86_64' || a === 'amd64') return 'amd64';
+  if (a === 'aarch64' || a === 'arm64') return 'arm64';
+  return undefined;
+}
+
+function clientFor(host: string | undefined): { client: Docker; endpoint: string } {
+  // dockerode reads DOCKER_HOST itself when given no options; we only resolve it to say where we looked.
+  const h = host ?? process.env.DOCKER_HOST;
+  if (!h) return { client: new Docker({ socketPath: '/var/run/docker.sock' }), endpoint: 'unix:///var/run/docker.sock' };
+  if (h.startsWith('unix://')) return { client: new Docker({ socketPath: h.slice('unix://'.length) }), endpoint: h };
+  const u = new URL(h.replace(/^tcp:/, 'http:'));
+  const protocol = u.protocol === 'ssh:' ? 'ssh' : u.protocol === 'https:' ? 'https' : 'http';
+  return {
+    client: new Docker({ host: u.hostname, port: u.port || (protocol === 'ssh' ? 22 : 2375), protocol, username: u.username || undefined }),
+    endpoint: h,
+  };
+}
+
+/** Collect a daemon JSON message stream; the builder's `error` messages become one rejection with the tail. */
+function follow(client: Docker, stream: NodeJS.ReadableStream, onProgress?: BuildProgress): Promise<{ id?: string; tail: string[] }> {
+  const tail: string[] = [];
+  let id: string | undefined;
+  // The daemon reports a failed build step as a message in the stream, not as a stream error.
+  let failure: string | undefined;
+  return new Promise((resolve, reject) => {
+    client.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        const why = err?.message ?? failure;
+        if (why) reject(new Error(`${why}\n${tail.slice(-40).join('\n')}`));
+        else resolve({ id, tail });
+      },
+      (ev: { stream?: string; status?: string; progress?: string; id?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } }) => {
+        if (ev.aux?.ID) id = ev.aux.ID;
+        if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
+        const text = ev.error ?? ev.stream ?? (ev.status ? `${ev.id ? ev.id + ': ' : ''}${ev.status}${ev.progress ? ' ' + ev.progress : ''}` : '');
+        for (const line of text.split('\n')) {
+          if (!line.trim()) continue;
+          tail.push(line);
+          if (tail.length > 200) tail.shift();
+          onProgress?.(line);
+        }
+        const m = /^Successfully built ([0-9a-f]{12,64})/.exec(ev.stream ?? '');
+        if (m && !id) id = m[1];
+      },
+    );
+  });
+}
+
+class LocalDockerDriver implements DockerDriver {
+  readonly name = 'docker';
+  constructor(
+    readonly client: Docker,
+    readonly endpoint: string,
+  ) {}
+
+  async ping(): Promise<void> {
+    try {
+      await this.client.ping();
+    } catch (err) {
+      throw new HostNotReadyError(
+        `cannot reach the Docker engine at ${this.endpoint}: ${(err as Error).message}`,
+        'install and start one: `apt-get install docker.io && dockerd &` (or set DOCKER_HOST to a reachable engine)',
+      );
+    }
+  }
+
+  async hostArch(): Promise<Arch> {
+    const v = await this.client.version();
+    const a = dockerArchToArch(v.Arch);
+    if (!a) throw new HostNotReadyError(`the Docker engine runs on ${v.Arch}, which crio-build does not support`, 'use an amd64 or arm64 engine');
+    return a;
+  }
+
+  async buildImage(context: Readable, opts: Docker.ImageBuildOptions, onProgress?: BuildProgress): Promise<string> {
+    const stream = await this.client.buildImage(context, { rm: true, forcerm: true, ...opts });
+    const { id, tail } = await follow(this.client, stream, onProgress).catch(async (err: Error) => {
+      // The classic builder keeps the images of the steps that succeeded; untagged, they would leak.
+      await this.pruneDangling().catch(() => undefined);
+      throw err;
+    });
+    // The classic builder reports "Successfully built <short id>"; resolve it to the full id.
+    const ref = opts.t ?? id;
+    if (!ref) throw new Error(`image build finished without an image id:\n${tail.slice(-40).join('\n')}`);
+    const info = await this.inspectImage(ref);
+    if (!info) throw new Error(`image build finished but ${ref} is not there:\n${tail.slice(-40).join('\n')}`);
+    return info.Id;
+  }
+
+  async pull(ref: string, platform: string, timeoutMs: number, onProgress?: BuildProgress): Promise<void> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const stream = await this.client.pull(ref, { platform, abortSignal: abort.signal });
+      await follow(this.client, stream, onProgress);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Remove untagged images that carry our labels (inherited from our base images by build steps). */
+  async pruneDangling(): Promise<void> {
+    await this.client.pruneImages({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }) });
+  }
+
+  async inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {
+    try {
+      return await this.client.getImage(ref).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listImages(labels: Record<string, string>): Promise<ImageSummary[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const list = await this.client.listImages({ filters: JSON.stringify({ label }) });
+    return list.map((i) => ({
+      id: i.Id,
+      tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+      labels: i.Labels ?? {},
+      size: i.Size,
+      created: i.Created,
+    }));
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.client.getImage(ref).remove({ force: true });
+  }
+
+  async tagImage(id: string, repo: string, tag: string): Promise<void> {
+    await this.client.getImage(id).tag({ repo, tag });
+  }
+}
+
+/** Connect to the engine (DOCKER_HOST or the local socket) and check it answers. */
+export async function connectDocker(opts: ConnectOptions = {}): Promise<DockerDriver> {
+  const { client, endpoint } = clientFor(opts.host);
+  const driver = new LocalDockerDriver(client, endpoint);
+  await driver.ping();
+  return driver;
+}

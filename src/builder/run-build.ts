@@ -1,0 +1,176 @@
+/**
+ * One build job in one container: create it from the builder image with networking off, put the
+ * source tree in, run the recipe's steps (argv, never a shell) as the unprivileged `builder`, run
+ * the `generate` entries, copy the outputs out through the safe extractor, verify them, and always
+ * remove the container.
+ */
+import { mkdir } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type Docker from 'dockerode';
+import { CrioBuildError, ExitCode, HostNotReadyError, InvalidInputError } from '../errors.js';
+import type { Arch } from '../recipe/schema.js';
+import { builderSpecFor, ensureBuilderImage, type BuilderImage, type BuilderImageOptions } from './builder-image.js';
+import { buildEnv, envList, sourceDir, substitute, BUILD_ROOT } from './build-env.js';
+import { removeContainer, startContainer } from './containers.js';
+import { defaultRunId, labelsFor, type DockerDriver } from './docker.js';
+import type { OnBuilderEvent } from './events.js';
+import { execArgv } from './exec.js';
+import { extractSafely, safeRelative, UnsafeArchiveError } from './extract.js';
+import { JobLog } from './log.js';
+import { checkBinfmt } from './qemu.js';
+import { singleFileTar, sourceTar } from './source-tar.js';
+import type { BuildJob, BuildResult } from './types.js';
+import { verifyOutputs } from './verify.js';
+
+export class BuildFailedError extends CrioBuildError {
+  constructor(
+    message: string,
+    readonly logFile: string,
+    readonly tail: string[],
+  ) {
+    super(`${message}\n--- last ${tail.length} lines of ${logFile} ---\n${tail.join('\n')}`, ExitCode.jobFailed, `full log: ${logFile}`);
+  }
+}
+
+export interface RunBuildOptions {
+  driver: DockerDriver;
+  /** Labels the containers, so cleanup can find this run's leftovers. */
+  runId?: string;
+  /** The engine's arch; asked from the engine when absent. */
+  hostArch?: Arch;
+  /** An already ensured builder image; ensured (and built if needed) here when absent. */
+  builderImage?: BuilderImage;
+  builderOptions?: Omit<BuilderImageOptions, 'runId' | 'onEvent'>;
+  onEvent?: OnBuilderEvent;
+  /** Every line of the build's output, as it comes (for a live display). */
+  onLine?: (line: string) => void;
+}
+
+export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const runId = opts.runId ?? defaultRunId;
+  const say = (phase: string, message: string) => opts.onEvent?.({ scope: 'build', phase, message: `${job.component}/${job.arch}: ${message}` });
+  const hostArch = opts.hostArch ?? (await opts.driver.hostArch());
+  // Emulated containers, cross `generate` runs and the version checks all need qemu for a foreign target.
+  await checkBinfmt(job.arch, hostArch);
+
+  const spec = builderSpecFor(job, hostArch);
+  const image = opts.builderImage ?? (await ensureBuilderImage(opts.driver, spec, { ...opts.builderOptions, runId, onEvent: opts.onEvent }));
+  if (image.platform !== spec.platform || (image.crossTarget ?? null) !== (spec.crossTarget ?? null)) {
+    throw new InvalidInputError(`builder image ${image.tag} is for ${image.platform}${image.crossTarget ? ' -> ' + image.crossTarget : ''}, the job needs ${spec.platform}${spec.crossTarget ? ' -> ' + spec.crossTarget : ''}`);
+  }
+
+  await mkdir(job.outDir, { recursive: true });
+  const log = await JobLog.open(job.logFile, opts.onLine);
+  const cross = spec.crossTarget !== undefined;
+  const srcDir = sourceDir(job);
+  const env = buildEnv(job, cross);
+  log.note(`${job.component} ${job.version} (${job.source.commit}) for linux/${job.arch}, strategy ${job.strategy}${spec.platform === job.arch ? '' : `, cross from ${spec.platform}`}`);
+  log.note(`source ${job.source.url}; builder ${image.tag}; network none; user builder`);
+
+  let container: Docker.Container | undefined;
+  let phase = 'create';
+  try {
+    say('create', `container from ${image.tag.slice(0, 48)}…`);
+    container = await startContainer(opts.driver, {
+      Image: image.tag,
+      platform: `linux/${spec.platform}`,
+      name: `crio-build-${job.component}-${job.arch}-${runId}-${Math.random().toString(16).slice(2, 8)}`,
+      Cmd: ['/bin/sleep', 'infinity'],
+      User: 'builder',
+      WorkingDir: BUILD_ROOT,
+      Env: envList(env),
+      Labels: labelsFor('build', runId, { 'io.crio-build.component': job.component, 'io.crio-build.arch': job.arch }),
+      HostConfig: { NetworkMode: 'none', Init: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] },
+    });
+
+    phase = 'source';
+    say('source', `putting ${job.source.commit.slice(0, 12)} at ${srcDir}`);
+    const prefix = posix.relative(BUILD_ROOT, srcDir);
+    await container.putArchive(sourceTar(job.source.repoPath, job.source.commit, prefix) as unknown as NodeJS.ReadableStream, { path: BUILD_ROOT });
+
+    const exec = async (argv: string[], capture?: Buffer[]) => {
+      log.note(`$ ${argv.map(quote).join(' ')}`);
+      const code = await execArgv(container!, argv, {
+        workdir: srcDir,
+        user: 'builder',
+        onStdout: (c) => (capture ? capture.push(c) : log.write(c)),
+        onStderr: (c) => log.write(c),
+      });
+      return code;
+    };
+
+    for (const [i, step] of job.build.steps.entries()) {
+      phase = `step ${i + 1}/${job.build.steps.length}`;
+      const argv = step.map((a) => substitute(a, job));
+      say('step', `${phase}: ${argv.join(' ').slice(0, 120)}`);
+      const code = await exec(argv);
+      if (code !== 0) throw new StepError(`${phase} (${argv.join(' ').slice(0, 200)}) exited ${code}`);
+    }
+
+    for (const gen of job.build.generate) {
+      phase = `generate ${gen.path}`;
+      const rel = safeRelative(gen.path);
+      if (!rel) throw new InvalidInputError(`generate path ${JSON.stringify(gen.path)} must be relative, without ..`);
+      const argv = gen.run.map((a) => substitute(a, job));
+      say('generate', `${gen.path} <- ${argv.join(' ')}${cross ? ' (under qemu)' : ''}`);
+      const out: Buffer[] = [];
+      const code = await exec(argv, out);
+      if (code !== 0) throw new StepError(`${phase} (${argv.join(' ')}) exited ${code}`);
+      const content = Buffer.concat(out);
+      log.note(`wrote ${gen.path} (${content.length} bytes of stdout)`);
+      await container.putArchive(singleFileTar(rel, content) as unknown as NodeJS.ReadableStream, { path: srcDir });
+    }
+
+    phase = 'outputs';
+    for (const out of job.build.outputs) {
+      const rel = safeRelative(out.path);
+      if (!rel) throw new InvalidInputError(`output path ${JSON.stringify(out.path)} must be relative, without ..`);
+      let archive: NodeJS.ReadableStream;
+      try {
+        archive = await container.getArchive({ path: posix.join(srcDir, rel) });
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+        if (out.optional) {
+          log.note(`optional output ${out.path} not produced on this branch: skipped`);
+          continue;
+        }
+        throw new StepError(`output ${out.path} was not produced by the build`);
+      }
+      const files = await extractSafely(archive, { root: job.outDir, want: rel });
+      log.note(`copied out ${out.path} (${files.filter((f) => f.type === 'file').length} files)`);
+    }
+
+    phase = 'verify';
+    say('verify', `checking ELF machine and versions${job.arch !== hostArch ? ' under qemu' : ''}`);
+    const outputs = await verifyOutputs(opts.driver, {
+      image: image.tag,
+      platform: spec.platform,
+      arch: job.arch,
+      hostArch,
+      outDir: job.outDir,
+      outputs: job.build.outputs,
+      runId,
+      onLine: (l) => log.write(`${l}\n`),
+    });
+    const seconds = (Date.now() - started) / 1000;
+    log.note(`done in ${seconds.toFixed(1)}s: ${outputs.length} files`);
+    say('done', `${outputs.length} files in ${seconds.toFixed(1)}s`);
+    return { component: job.component, arch: job.arch, strategy: job.strategy, outputs, builderImage: image.tag, logFile: job.logFile, seconds };
+  } catch (err) {
+    const e = err as Error;
+    log.note(`FAILED in ${phase}: ${e.message.split('\n')[0]}`);
+    if (err instanceof HostNotReadyError || err instanceof InvalidInputError) throw err;
+    const what = err instanceof StepError || err instanceof UnsafeArchiveError || err instanceof CrioBuildError ? e.message : `${phase}: ${e.message}`;
+    throw new BuildFailedError(`building ${job.component} for ${job.arch} (${job.strategy}) failed: ${what}`, job.logFile, log.lastLines(40));
+  } finally {
+    if (container) await removeContainer(container).catch(() => undefined);
+    await log.close();
+  }
+}
+
+class StepError extends Error {}
+
+function quote(a: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
