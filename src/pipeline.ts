@@ -12,6 +12,7 @@ import { readLock, writeLock } from './recipe/lock.js';
 import { findBranch, resolve, type Resolution } from './recipe/resolver.js';
 import type { Arch, Strategy } from './recipe/schema.js';
 import { fetchAll, type Fetched } from './source/fetch.js';
+import { buildAll, type BuiltComponentOutcome } from './farm/build-stage.js';
 
 export interface PipelineOptions {
   branch: string;
@@ -24,6 +25,8 @@ export interface PipelineOptions {
   lockFile?: string;
   /** The last stage to run. */
   until: StageName;
+  /** Rebuild even what the cache has. */
+  force?: boolean;
 }
 
 export interface PipelineEvents {
@@ -40,6 +43,7 @@ export interface Context {
   lockPath?: string;
   plan?: Plan;
   fetched?: Fetched;
+  built?: BuiltComponentOutcome[];
 }
 
 interface Stage {
@@ -98,6 +102,20 @@ const stages: Stage[] = [
         onStep: (m) => ctx.events.step?.('fetch', m),
         onProgress: (what, done, total) => ctx.events.progress?.('fetch', what, done, total),
       });
+    },
+  },
+  {
+    name: 'build',
+    async run(ctx) {
+      ctx.built = await buildAll(ctx.plan!, ctx.fetched!, {
+        settings: ctx.opts.settings,
+        artifactsDir: ctx.opts.artifactsDir,
+        force: ctx.opts.force,
+        onEvent: (e) => ctx.events.step?.('build', e.message),
+      });
+      for (const b of ctx.built) {
+        ctx.events.step?.('build', `${b.component.name}: ${b.cacheHit ? 'cached' : `built in ${b.result.seconds.toFixed(0)}s`} -> ${b.outDir}`);
+      }
     },
   },
 ];
