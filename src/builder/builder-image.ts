@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { HostNotReadyError, InvalidInputError, SourceError } from '../errors.js';
 import type { Arch } from '../recipe/schema.js';
 import { ensureBaseImage, type BaseImageOptions } from './base-image.js';
+import { nodeHostArch } from './qemu.js';
 import { buildContext, type ContextEntry } from './context.js';
 import { LABEL_KEY, LABEL_KIND, LABEL_MANAGED, defaultRunId, labelsFor, type DockerDriver } from './docker.js';
 import type { OnBuilderEvent } from './events.js';
@@ -147,7 +148,8 @@ export async function ensureBuilderImage(driver: DockerDriver, spec: BuilderSpec
     }
     const entries: ContextEntry[] = files.map((f) => ({ name: f.rel, file: f.file, mode: f.mode }));
     entries.push({ name: 'toolchain.tar', file: spec.toolchain.tarball });
-    say('build', `building builder ${spec.name} for ${describe(spec)} from ${base.tag} with ${spec.toolchain.name} (apt-get under qemu is slow: minutes)`);
+    const slow = spec.platform !== nodeHostArch() ? ' (apt-get and the Go standard library under qemu: many minutes, once)' : ' (a few minutes, once)';
+    say('build', `building builder ${spec.name} for ${describe(spec)} from ${base.tag} with ${spec.toolchain.name}${slow}`);
     const id = await driver
       .buildImage(
         buildContext(entries),

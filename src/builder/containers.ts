@@ -5,9 +5,23 @@
  * leftovers of earlier runs (a kill -9, a crash) by label.
  */
 import type Docker from 'dockerode';
+import { CrioBuildError, ExitCode } from '../errors.js';
 import { LABEL_MANAGED, LABEL_RUN, type DockerDriver } from './docker.js';
 
 const live = new Map<string, Docker.Container>();
+let interruptedBy: NodeJS.Signals | undefined;
+
+/** A build that stopped because the run was interrupted (its failure is the signal's doing). */
+export class InterruptedError extends CrioBuildError {
+  constructor(message: string) {
+    super(message, ExitCode.interrupted);
+  }
+}
+
+/** The signal that interrupted this run, if one did: builds failing after it report InterruptedError. */
+export function interruption(): NodeJS.Signals | undefined {
+  return interruptedBy;
+}
 
 export async function startContainer(driver: DockerDriver, opts: Docker.ContainerCreateOptions & { platform?: string }): Promise<Docker.Container> {
   const container = await driver.client.createContainer(opts);
@@ -52,6 +66,7 @@ export function installSignalCleanup(opts: { onSignal?: (signal: NodeJS.Signals,
   const handler = (signal: NodeJS.Signals) => {
     if (busy) return; // a second Ctrl-C while removing: keep removing
     busy = true;
+    interruptedBy = signal;
     const n = live.size;
     opts.onSignal?.(signal, n);
     void removeLiveContainers().finally(() => {

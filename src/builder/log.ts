@@ -9,11 +9,15 @@ import { dirname } from 'node:path';
 export class JobLog {
   private readonly tail: string[] = [];
   private partial = '';
+  private closed = false;
   private constructor(
     readonly path: string,
     private readonly out: WriteStream,
     private readonly onLine?: (line: string) => void,
-  ) {}
+  ) {
+    // A failing disk must not crash the run from an unattended stream; the tail still has the lines.
+    out.on('error', () => undefined);
+  }
 
   static async open(path: string, onLine?: (line: string) => void): Promise<JobLog> {
     await mkdir(dirname(path), { recursive: true });
@@ -23,6 +27,8 @@ export class JobLog {
   }
 
   write(chunk: Buffer | string): void {
+    // Output of a killed exec can trickle in after the build gave up and closed its log.
+    if (this.closed) return;
     const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     this.out.write(text);
     const parts = (this.partial + text).split('\n');
@@ -46,6 +52,7 @@ export class JobLog {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return new Promise((res) => this.out.end(() => res()));
   }
 }

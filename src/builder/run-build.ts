@@ -4,14 +4,14 @@
  * the `generate` entries, copy the outputs out through the safe extractor, verify them, and always
  * remove the container.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
 import { CrioBuildError, ExitCode, HostNotReadyError, InvalidInputError } from '../errors.js';
 import type { Arch } from '../recipe/schema.js';
 import { builderSpecFor, ensureBuilderImage, type BuilderImage, type BuilderImageOptions } from './builder-image.js';
 import { buildEnv, envList, sourceDir, substitute, BUILD_ROOT } from './build-env.js';
-import { removeContainer, startContainer } from './containers.js';
+import { interruption, InterruptedError, removeContainer, startContainer } from './containers.js';
 import { defaultRunId, labelsFor, type DockerDriver } from './docker.js';
 import type { OnBuilderEvent } from './events.js';
 import { execArgv } from './exec.js';
@@ -60,7 +60,11 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
     throw new InvalidInputError(`builder image ${image.tag} is for ${image.platform}${image.crossTarget ? ' -> ' + image.crossTarget : ''}, the job needs ${spec.platform}${spec.crossTarget ? ' -> ' + spec.crossTarget : ''}`);
   }
 
+  // The contract says empty: extraction refuses to replace files, so say so before building.
   await mkdir(job.outDir, { recursive: true });
+  if ((await readdir(job.outDir)).length > 0) {
+    throw new InvalidInputError(`output directory ${job.outDir} is not empty`, 'give each build a fresh output directory');
+  }
   const log = await JobLog.open(job.logFile, opts.onLine);
   const cross = spec.crossTarget !== undefined;
   const srcDir = sourceDir(job);
@@ -160,6 +164,8 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
   } catch (err) {
     const e = err as Error;
     log.note(`FAILED in ${phase}: ${e.message.split('\n')[0]}`);
+    const signal = interruption();
+    if (signal) throw new InterruptedError(`building ${job.component} for ${job.arch} was interrupted by ${signal} (in ${phase}); its container is removed. Log: ${job.logFile}`);
     if (err instanceof HostNotReadyError || err instanceof InvalidInputError) throw err;
     const what = err instanceof StepError || err instanceof UnsafeArchiveError || err instanceof CrioBuildError ? e.message : `${phase}: ${e.message}`;
     throw new BuildFailedError(`building ${job.component} for ${job.arch} (${job.strategy}) failed: ${what}`, job.logFile, log.lastLines(40));

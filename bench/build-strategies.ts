@@ -1,0 +1,92 @@
+/**
+ * Benchmark: the same fixture sources built three ways in one run, with the same cache state:
+ *   emulate  linux/arm64 in an arm64 container under qemu-user (the faithful way)
+ *   cross    linux/arm64 from an amd64 container (the fast way)
+ *   native   linux/amd64 in an amd64 container (the reference)
+ * The builder images are ensured before any timing, so every build starts from the same state: an
+ * existing image, an empty container, a cold Go build cache, the same source tree.
+ *
+ *   npx tsc -p . && node dist/bench/build-strategies.js [--components cri-o,conmon] [--repeat 1]
+ *
+ * Prints each time and the ratios cross/native and emulate/cross; writes bench/tmp/build-strategies.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { builderSpecFor, ensureBuilderImage } from '../src/builder/builder-image.js';
+import { runBuild } from '../src/builder/run-build.js';
+import type { Arch, Strategy } from '../src/recipe/schema.js';
+import { tempDir } from '../test/helpers/tmp.js';
+import { fixtureJob, recipeBuild, testDriver, type FixtureComponent } from '../test/builder/fixtures.js';
+
+interface Mode {
+  name: 'emulate' | 'cross' | 'native';
+  arch: Arch;
+  strategy: Strategy;
+}
+const MODES: Mode[] = [
+  { name: 'native', arch: 'amd64', strategy: 'cross' },
+  { name: 'cross', arch: 'arm64', strategy: 'cross' },
+  { name: 'emulate', arch: 'arm64', strategy: 'emulate' },
+];
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+
+const components = arg('components', 'cri-o,conmon,cni-plugins,cri-tools').split(',') as FixtureComponent[];
+const repeat = Number(arg('repeat', '1'));
+const driver = await testDriver();
+const hostArch = await driver.hostArch();
+if (hostArch !== 'amd64') throw new Error('this benchmark compares against native amd64: run it on an amd64 host');
+const outRoot = await tempDir('crio-build-bench-');
+
+async function job(component: FixtureComponent, mode: Mode, round: number) {
+  const build = await recipeBuild(component);
+  // The miniature cri-o does not vendor go-md2man; the builder image has Debian's.
+  if (component === 'cri-o') build.env.GO_MD2MAN = '/usr/bin/go-md2man';
+  return fixtureJob({ component, arch: mode.arch, strategy: mode.strategy, hostArch, outRoot: join(outRoot, `${mode.name}-${round}`), build });
+}
+
+// Same cache state for everyone: all builder images exist before the clock starts.
+console.log(`ensuring builder images (${MODES.map((m) => m.name).join(', ')}) before timing...`);
+for (const mode of MODES) {
+  const j = await job(components[0]!, mode, 0);
+  const img = await ensureBuilderImage(driver, builderSpecFor(j, hostArch), {
+    onEvent: (e) => e.phase !== 'build' && console.log(`    ${e.message}`),
+  });
+  console.log(`  ${mode.name.padEnd(8)} ${img.tag.slice(0, 60)} ${img.built ? `built in ${img.seconds.toFixed(0)}s` : 'present'}`);
+}
+
+const times: Record<string, Record<string, number[]>> = {};
+for (let round = 1; round <= repeat; round++) {
+  for (const component of components) {
+    for (const mode of MODES) {
+      const j = await job(component, mode, round);
+      const t = process.hrtime.bigint();
+      const res = await runBuild(j, { driver, hostArch });
+      const s = Number(process.hrtime.bigint() - t) / 1e9;
+      ((times[component] ??= {})[mode.name] ??= []).push(s);
+      const v = res.outputs.find((o) => o.versionOutput)?.versionOutput?.split('\n')[0] ?? '';
+      console.log(`  ${component.padEnd(12)} ${mode.name.padEnd(8)} ${s.toFixed(1).padStart(7)} s   ${v}`);
+    }
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rows: string[] = ['| component | native amd64 (s) | cross arm64 (s) | emulate arm64 (s) | cross/native | emulate/cross |', '|---|---:|---:|---:|---:|---:|'];
+const total = { native: 0, cross: 0, emulate: 0 };
+for (const c of components) {
+  const m = { native: median(times[c]!.native!), cross: median(times[c]!.cross!), emulate: median(times[c]!.emulate!) };
+  total.native += m.native;
+  total.cross += m.cross;
+  total.emulate += m.emulate;
+  rows.push(`| ${c} | ${m.native.toFixed(1)} | ${m.cross.toFixed(1)} | ${m.emulate.toFixed(1)} | ${(m.cross / m.native).toFixed(2)} | ${(m.emulate / m.cross).toFixed(2)} |`);
+}
+rows.push(`| **all** | ${total.native.toFixed(1)} | ${total.cross.toFixed(1)} | ${total.emulate.toFixed(1)} | ${(total.cross / total.native).toFixed(2)} | ${(total.emulate / total.cross).toFixed(2)} |`);
+console.log(`\n${rows.join('\n')}\n`);
+console.log(`host: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load average at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`cross/native = ${(total.cross / total.native).toFixed(2)} (goal <= 1.3), emulate/cross = ${(total.emulate / total.cross).toFixed(2)}`);
+await mkdir('bench/tmp', { recursive: true });
+await writeFile('bench/tmp/build-strategies.json', JSON.stringify({ when: new Date().toISOString(), components, repeat, times, total }, null, 2) + '\n');

@@ -1,0 +1,128 @@
+/**
+ * Base and builder images against the real Docker engine. The first run makes them (minutes: a
+ * debootstrap under qemu, apt-get under qemu); every later run, and every later ensure in the same
+ * run, reuses them by content key in well under a second or two.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HostNotReadyError, InvalidInputError, SourceError } from '../../src/errors.js';
+import { baseImageTag, ensureBaseImage } from '../../src/builder/base-image.js';
+import {
+  builderFiles,
+  builderImageKey,
+  DEFAULT_BUILDERS_DIR,
+  ensureBuilderImage,
+  listBuilders,
+  pruneBuilders,
+  type BuilderSpec,
+} from '../../src/builder/builder-image.js';
+import { connectDocker, defaultRunId, type DockerDriver } from '../../src/builder/docker.js';
+import { tempDir } from '../helpers/tmp.js';
+import { testDriver, toolchain } from './fixtures.js';
+import { assertNoLeaks } from './leaks.js';
+
+let driver: DockerDriver;
+before(async () => {
+  driver = await testDriver();
+});
+after(async () => {
+  await assertNoLeaks(driver, defaultRunId);
+});
+
+describe('docker driver', () => {
+  it('reports an unreachable engine as HostNotReadyError naming the fix', async () => {
+    await assert.rejects(connectDocker({ host: 'unix:///nonexistent/docker.sock' }), (e: Error) => {
+      assert.ok(e instanceof HostNotReadyError);
+      assert.match(e.message, /nonexistent\/docker\.sock/);
+      assert.match(e.hint ?? '', /dockerd/);
+      return true;
+    });
+  });
+});
+
+describe('base images', () => {
+  for (const arch of ['arm64', 'amd64'] as const) {
+    it(`${arch}: records the right Architecture; a second ensure reuses it at once`, async () => {
+      const events: string[] = [];
+      const first = await ensureBaseImage(driver, { arch, onEvent: (e) => events.push(`${e.phase}: ${e.message}`) });
+      assert.equal(first.tag, baseImageTag(arch));
+      assert.ok(events.length > 0, 'says what it is doing');
+      const info = await driver.inspectImage(first.tag);
+      assert.equal(info?.Architecture, arch);
+      assert.equal(info?.Os, 'linux');
+      const t = Date.now();
+      const again = await ensureBaseImage(driver, { arch });
+      assert.equal(again.source, 'cache');
+      assert.equal(again.id, first.id);
+      assert.ok(Date.now() - t < 2000, `reuse took ${Date.now() - t} ms`);
+    });
+  }
+});
+
+describe('builder images', () => {
+  it('builds the cross builder once, then reuses it by content key; listBuilders shows it', async () => {
+    const spec: BuilderSpec = { name: 'debian-bookworm', platform: 'amd64', crossTarget: 'arm64', toolchain: await toolchain('amd64') };
+    const first = await ensureBuilderImage(driver, spec);
+    const t = Date.now();
+    const again = await ensureBuilderImage(driver, spec);
+    assert.equal(again.built, false);
+    assert.equal(again.id, first.id);
+    assert.equal(again.tag, `crio-build/builder-debian-bookworm:${again.key}`);
+    assert.ok(Date.now() - t < 3000, `reuse took ${Date.now() - t} ms`);
+    const listed = (await listBuilders(driver)).find((b) => b.id === first.id);
+    assert.ok(listed, 'listed');
+    assert.equal(listed.platform, 'amd64');
+    assert.equal(listed.crossTarget, 'arm64');
+    assert.equal(listed.toolchain, spec.toolchain.name);
+    // The image really has the target's compiler and libraries, and the toolchain from the context.
+    const ok = await driver.client.run(first.tag, ['sh', '-c', 'aarch64-linux-gnu-gcc --version && aarch64-linux-gnu-pkg-config --libs glib-2.0 libseccomp && go version && id -un'], process.stderr, {
+      Labels: { 'io.crio-build.managed': 'true', 'io.crio-build.run': defaultRunId },
+      HostConfig: { AutoRemove: true, NetworkMode: 'none' },
+    });
+    assert.equal((ok[0] as { StatusCode: number }).StatusCode, 0);
+  });
+
+  it('the content key follows the toolchain, the base, the platform and the builder files', async () => {
+    const files = await builderFiles(join(DEFAULT_BUILDERS_DIR, 'debian-bookworm'));
+    const tc = await toolchain('amd64');
+    const spec: BuilderSpec = { name: 'debian-bookworm', platform: 'amd64', toolchain: tc };
+    const k = await builderImageKey(spec, 'sha256:base', files);
+    assert.equal(await builderImageKey(spec, 'sha256:base', files), k);
+    assert.notEqual(await builderImageKey({ ...spec, toolchain: { ...tc, sha256: '0'.repeat(64) } }, 'sha256:base', files), k);
+    assert.notEqual(await builderImageKey(spec, 'sha256:other', files), k);
+    assert.notEqual(await builderImageKey({ ...spec, crossTarget: 'arm64' }, 'sha256:base', files), k);
+    const d = await tempDir();
+    await writeFile(join(d, 'Dockerfile'), 'FROM scratch\n');
+    assert.notEqual(await builderImageKey(spec, 'sha256:base', await builderFiles(d)), k);
+  });
+
+  it('refuses a toolchain for the wrong arch, and an archive that does not match its sha256', async () => {
+    const tc = await toolchain('amd64');
+    await assert.rejects(ensureBuilderImage(driver, { name: 'debian-bookworm', platform: 'arm64', toolchain: tc }), InvalidInputError);
+    await assert.rejects(
+      ensureBuilderImage(driver, { name: 'debian-bookworm', platform: 'amd64', toolchain: { ...tc, sha256: 'f'.repeat(64) } }),
+      (e: Error) => e instanceof SourceError && /expected f{64}/.test(e.message),
+    );
+  });
+
+  it('prune removes builders that are not kept (a throwaway builder here)', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'throwaway'));
+    await writeFile(join(dir, 'throwaway', 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nADD toolchain.tar /opt/toolchain/\nRUN ["/bin/true"]\n');
+    const tar = join(dir, 'tc.tar');
+    await writeFile(tar, Buffer.alloc(1024)); // an empty tar: two zero blocks
+    const { createHash } = await import('node:crypto');
+    const sha = createHash('sha256').update(Buffer.alloc(1024)).digest('hex');
+    const img = await ensureBuilderImage(
+      driver,
+      { name: 'throwaway', platform: 'amd64', toolchain: { name: 'none', version: '0', tarball: tar, sha256: sha, root: 'go', arch: 'amd64', env: {} } },
+      { buildersDir: dir },
+    );
+    const keep = (await listBuilders(driver)).map((b) => b.id).filter((id) => id !== img.id);
+    const res = await pruneBuilders(driver, { keep });
+    assert.deepEqual(res.removed, [img.tag]);
+    assert.equal(await driver.inspectImage(img.tag), undefined);
+  });
+});

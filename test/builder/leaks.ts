@@ -1,0 +1,12 @@
+/** What a builder test must leave behind: nothing of its run (containers, volumes, dangling images). */
+import assert from 'node:assert/strict';
+import { LABEL_MANAGED, LABEL_RUN, type DockerDriver } from '../../src/builder/docker.js';
+
+export async function assertNoLeaks(driver: DockerDriver, runId: string): Promise<void> {
+  const containers = await driver.client.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_RUN}=${runId}`] }) });
+  assert.deepEqual(containers.map((c) => c.Names[0]), [], `containers of run ${runId} left behind`);
+  const vols = (await driver.client.listVolumes({ filters: JSON.stringify({ label: [`${LABEL_MANAGED}=true`] }) } as never)) as unknown as { Volumes?: { Name: string }[] };
+  assert.deepEqual((vols?.Volumes ?? []).map((v) => v.Name), [], 'volumes left behind');
+  const dangling = await driver.client.listImages({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }) });
+  assert.deepEqual(dangling.map((i) => i.Id), [], 'dangling images of ours left behind');
+}
