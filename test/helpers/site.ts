@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { stringify } from 'yaml';
@@ -27,8 +28,8 @@ export interface TestSite {
 }
 
 export interface SiteOptions {
-  /** Real Go toolchain tarballs (Debian's Go in the official layout) instead of small stand-ins. */
-  toolchainTarballs?: Record<'amd64' | 'arm64', Buffer>;
+  /** Real Go toolchain tarballs (Debian's Go in the official layout) instead of small stand-ins, as files. */
+  toolchainFiles?: Record<'amd64' | 'arm64', { path: string; sha256: string }>;
 }
 
 export async function makeTestSite(opts: SiteOptions = {}): Promise<TestSite> {
@@ -37,7 +38,13 @@ export async function makeTestSite(opts: SiteOptions = {}): Promise<TestSite> {
   const server = await startFileServer();
   const toolchains = {} as TestSite['toolchains'];
   for (const arch of ['amd64', 'arm64'] as const) {
-    const body = opts.toolchainTarballs?.[arch] ?? (await standInToolchain(arch));
+    const file = opts.toolchainFiles?.[arch];
+    if (file) {
+      // Large archives come through file:// (the http path is covered with the stand-ins).
+      toolchains[arch] = { url: pathToFileURL(file.path).href, sha256: file.sha256 };
+      continue;
+    }
+    const body = await standInToolchain(arch);
     const path = `/go/go-fixture.linux-${arch}.tar.gz`;
     server.files.set(path, body);
     toolchains[arch] = { url: `${server.url}${path}`, sha256: createHash('sha256').update(body).digest('hex') };
