@@ -15,6 +15,7 @@ import { buildContext } from './context.js';
 import { LABEL_KEY, LABEL_KIND, labelsFor, defaultRunId, type DockerDriver } from './docker.js';
 import type { OnBuilderEvent } from './events.js';
 import { runProc } from './proc.js';
+import { withImageLock } from './image-lock.js';
 import { checkBinfmt } from './qemu.js';
 
 export const BASE_REPO = 'crio-build/base';
@@ -61,17 +62,26 @@ export async function ensureBaseImage(driver: DockerDriver, opts: BaseImageOptio
   const started = Date.now();
   const say = (phase: string, message: string) => opts.onEvent?.({ scope: 'base', phase, message });
   const tag = baseImageTag(opts.arch);
-  const seconds = () => (Date.now() - started) / 1000;
 
-  // Reuse: the tag, if it is an image we made as a base for this arch. Labels alone are not enough:
-  // every image built FROM the base (and every intermediate step image) inherits them.
-  const existing = await driver.inspectImage(tag);
-  const labels = existing?.Config?.Labels ?? {};
-  if (existing && labels[LABEL_KIND] === 'base' && labels[LABEL_BASE] === `${BASE_SUITE}-${opts.arch}` && existing.Architecture === opts.arch) {
-    say('reuse', `base image ${tag} present (${existing.Id.slice(7, 19)})`);
-    return { tag, id: existing.Id, arch: opts.arch, key: labels[LABEL_KEY] ?? '', source: 'cache', seconds: seconds() };
-  }
+  const reuse = async (): Promise<BaseImage | undefined> => {
+    // The tag, if it is an image we made as a base for this arch. Labels alone are not enough:
+    // every image built FROM the base (and every intermediate step image) inherits them.
+    const img = await driver.inspectImage(tag);
+    const labels = img?.Config?.Labels ?? {};
+    if (!img || labels[LABEL_KIND] !== 'base' || labels[LABEL_BASE] !== `${BASE_SUITE}-${opts.arch}` || img.Architecture !== opts.arch) return undefined;
+    say('reuse', `base image ${tag} present (${img.Id.slice(7, 19)})`);
+    return { tag, id: img.Id, arch: opts.arch, key: labels[LABEL_KEY] ?? '', source: 'cache', seconds: (Date.now() - started) / 1000 };
+  };
+  const present = await reuse();
+  if (present) return present;
+  // One maker per arch at a time across processes; a waiter then finds the image made.
+  return withImageLock(`base-${BASE_SUITE}-${opts.arch}`, () => say('wait', `another process is making ${tag}; waiting for it`), async () => {
+    return (await reuse()) ?? makeBase(driver, opts, tag, started);
+  });
+}
 
+async function makeBase(driver: DockerDriver, opts: BaseImageOptions, tag: string, started: number): Promise<BaseImage> {
+  const say = (phase: string, message: string) => opts.onEvent?.({ scope: 'base', phase, message });
   const source = opts.source ?? 'auto';
   if (source !== 'debootstrap') {
     try {

@@ -10,9 +10,10 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HostNotReadyError, InvalidInputError, SourceError } from '../errors.js';
+import { CrioBuildError, ExitCode, InvalidInputError, SourceError } from '../errors.js';
 import type { Arch } from '../recipe/schema.js';
 import { ensureBaseImage, type BaseImageOptions } from './base-image.js';
+import { withImageLock } from './image-lock.js';
 import { nodeHostArch } from './qemu.js';
 import { buildContext, type ContextEntry } from './context.js';
 import { LABEL_KEY, LABEL_KIND, LABEL_MANAGED, defaultRunId, labelsFor, type DockerDriver } from './docker.js';
@@ -139,7 +140,13 @@ export async function ensureBuilderImage(driver: DockerDriver, spec: BuilderSpec
   }
   const pending = inFlight.get(key);
   if (pending) return pending;
-  const work = (async (): Promise<BuilderImage> => {
+  const work = withImageLock(key, () => say('wait', `another process is building builder ${key.slice(0, 12)}; waiting for it`), async (): Promise<BuilderImage> => {
+    // Whoever held the lock may have built it meanwhile.
+    const now = await driver.inspectImage(tag);
+    if (now) {
+      say('reuse', `builder ${spec.name} for ${describe(spec)} present (${key.slice(0, 12)})`);
+      return { tag, id: now.Id, key, platform: spec.platform, crossTarget: spec.crossTarget, built: false, seconds: (Date.now() - started) / 1000 };
+    }
     const actual = await sha256File(spec.toolchain.tarball).catch((err: Error) => {
       throw new SourceError(`toolchain archive ${spec.toolchain.tarball} cannot be read: ${err.message}`);
     });
@@ -170,13 +177,17 @@ export async function ensureBuilderImage(driver: DockerDriver, spec: BuilderSpec
         (l) => say('build', l),
       )
       .catch((err: Error) => {
-        throw new HostNotReadyError(`building the ${spec.name} builder for ${describe(spec)} failed: ${err.message}`, 'the builder Dockerfile needs the Debian mirror; check the engine can reach it');
+        throw new CrioBuildError(
+          `building the ${spec.name} builder for ${describe(spec)} failed: ${err.message}`,
+          ExitCode.jobFailed,
+          `the Dockerfile is builders/${spec.name}/Dockerfile; its apt-get steps need the engine to reach the Debian mirror`,
+        );
       });
     const info = await driver.inspectImage(id);
     if (info?.Architecture !== spec.platform) throw new Error(`builder ${tag} records architecture ${info?.Architecture}, expected ${spec.platform}`);
     say('done', `builder ${spec.name} for ${describe(spec)} ready: ${tag.slice(0, BUILDER_REPO_PREFIX.length + spec.name.length + 13)} (${(info.Size / 1e6).toFixed(0)} MB)`);
     return { tag, id, key, platform: spec.platform, crossTarget: spec.crossTarget, built: true, seconds: (Date.now() - started) / 1000 };
-  })();
+  });
   inFlight.set(key, work);
   try {
     return await work;
@@ -240,5 +251,7 @@ export async function pruneBuilders(driver: DockerDriver, opts: PruneOptions = {
       bytes += img.size;
     }
   }
+  // Step images of interrupted or failed builds (untagged, carrying our inherited labels).
+  await driver.pruneDangling();
   return { removed, bytes };
 }

@@ -6,7 +6,7 @@
  */
 import type Docker from 'dockerode';
 import { CrioBuildError, ExitCode } from '../errors.js';
-import { LABEL_MANAGED, LABEL_RUN, type DockerDriver } from './docker.js';
+import { LABEL_MANAGED, LABEL_RUN, removeInterruptedBuildImages, type DockerDriver } from './docker.js';
 
 const live = new Map<string, Docker.Container>();
 let interruptedBy: NodeJS.Signals | undefined;
@@ -35,15 +35,33 @@ export async function startContainer(driver: DockerDriver, opts: Docker.Containe
   return container;
 }
 
-/** Force-remove (kills what runs in it) with its anonymous volumes; a container already gone is fine. */
+/**
+ * Force-remove (kills what runs in it) with its anonymous volumes; a container already gone is fine.
+ * When another caller's removal is in progress (409), wait until it is gone, so that "removed"
+ * means removed even for a signal handler that exits right after.
+ */
 export async function removeContainer(container: Docker.Container): Promise<void> {
   try {
     await container.remove({ force: true, v: true });
   } catch (err) {
     const code = (err as { statusCode?: number }).statusCode;
-    if (code !== 404 && code !== 409) throw err; // 409: removal already in progress
+    if (code === 409) await gone(container);
+    else if (code !== 404) throw err;
   } finally {
     live.delete(container.id);
+  }
+}
+
+async function gone(container: Docker.Container, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      await container.inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -58,10 +76,15 @@ export async function removeLiveContainers(): Promise<number> {
 }
 
 /**
- * On SIGINT/SIGTERM: remove every live container, then exit 130/143 (the CLI may pass its own
+ * On SIGINT/SIGTERM: remove every live container and the step images of interrupted image builds, then exit 130/143 (the CLI may pass its own
  * `onSignal` to render a message first). Returns a function that uninstalls the handlers.
  */
-export function installSignalCleanup(opts: { onSignal?: (signal: NodeJS.Signals, containers: number) => void; exit?: boolean } = {}): () => void {
+export function installSignalCleanup(
+  opts: {
+    onSignal?: (signal: NodeJS.Signals, containers: number) => void;
+    exit?: boolean;
+  } = {},
+): () => void {
   let busy = false;
   const handler = (signal: NodeJS.Signals) => {
     if (busy) return; // a second Ctrl-C while removing: keep removing
@@ -69,10 +92,13 @@ export function installSignalCleanup(opts: { onSignal?: (signal: NodeJS.Signals,
     interruptedBy = signal;
     const n = live.size;
     opts.onSignal?.(signal, n);
-    void removeLiveContainers().finally(() => {
-      if (opts.exit !== false) process.exit(signal === 'SIGINT' ? 130 : 143);
-      busy = false;
-    });
+    void removeLiveContainers()
+      .then(() => removeInterruptedBuildImages())
+      .catch(() => undefined)
+      .finally(() => {
+        if (opts.exit !== false) process.exit(signal === 'SIGINT' ? 130 : 143);
+        busy = false;
+      });
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

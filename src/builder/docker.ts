@@ -81,8 +81,35 @@ function clientFor(host: string | undefined): { client: Docker; endpoint: string
 }
 
 /** Collect a daemon JSON message stream; the builder's `error` messages become one rejection with the tail. */
-function follow(client: Docker, stream: NodeJS.ReadableStream, onProgress?: BuildProgress): Promise<{ id?: string; tail: string[] }> {
+/**
+ * Step images of image builds in progress, so a failed or interrupted build can remove exactly the
+ * images it made (the classic builder keeps them, untagged). A blanket prune of dangling images
+ * would race with other builds on the same engine, whose newest step image is dangling too.
+ */
+const buildsInProgress = new Map<symbol, { client: Docker; created: string[]; stream: NodeJS.ReadableStream }>();
+
+async function removeStepImages(client: Docker, created: string[]): Promise<void> {
+  // Newest first: removing an untagged image also removes its untagged parents without other children.
+  for (const id of [...created].reverse()) {
+    await client.getImage(id).remove({ noprune: false }).catch(() => undefined);
+  }
+}
+
+/** Remove the step images of every image build this process has in progress (for the signal handler). */
+export async function removeInterruptedBuildImages(): Promise<void> {
+  const all = [...buildsInProgress.values()];
+  buildsInProgress.clear();
+  if (all.length === 0) return;
+  // Closing the connection makes the engine cancel the build; give it a moment to stop its step.
+  for (const b of all) (b.stream as unknown as { destroy?: () => void }).destroy?.();
+  await new Promise((r) => setTimeout(r, 1500));
+  await Promise.allSettled(all.map((b) => removeStepImages(b.client, b.created)));
+}
+
+function follow(client: Docker, stream: NodeJS.ReadableStream, onProgress?: BuildProgress, created: string[] = []): Promise<{ id?: string; tail: string[] }> {
   const tail: string[] = [];
+  // " ---> <id>" after a step that ran (not after "Using cache") names an image this build made.
+  let cached = false;
   let id: string | undefined;
   // The daemon reports a failed build step as a message in the stream, not as a stream error.
   let failure: string | undefined;
@@ -100,6 +127,12 @@ function follow(client: Docker, stream: NodeJS.ReadableStream, onProgress?: Buil
         const text = ev.error ?? ev.stream ?? (ev.status ? `${ev.id ? ev.id + ': ' : ''}${ev.status}${ev.progress ? ' ' + ev.progress : ''}` : '');
         for (const line of text.split('\n')) {
           if (!line.trim()) continue;
+          if (/^ ---> Using cache$/.test(line)) cached = true;
+          const step = /^ ---> ([0-9a-f]{12})$/.exec(line);
+          if (step) {
+            if (!cached) created.push(step[1]!);
+            cached = false;
+          }
           tail.push(line);
           if (tail.length > 200) tail.shift();
           onProgress?.(line);
@@ -138,11 +171,16 @@ class LocalDockerDriver implements DockerDriver {
 
   async buildImage(context: Readable, opts: Docker.ImageBuildOptions, onProgress?: BuildProgress): Promise<string> {
     const stream = await this.client.buildImage(context, { rm: true, forcerm: true, ...opts });
-    const { id, tail } = await follow(this.client, stream, onProgress).catch(async (err: Error) => {
-      // The classic builder keeps the images of the steps that succeeded; untagged, they would leak.
-      await this.pruneDangling().catch(() => undefined);
-      throw err;
-    });
+    const token = Symbol(opts.t ?? 'build');
+    const created: string[] = [];
+    buildsInProgress.set(token, { client: this.client, created, stream });
+    const { id, tail } = await follow(this.client, stream, onProgress, created)
+      .catch(async (err: Error) => {
+        // The classic builder keeps the images of the steps that succeeded; untagged, they would leak.
+        await removeStepImages(this.client, created);
+        throw err;
+      })
+      .finally(() => buildsInProgress.delete(token));
     // The classic builder reports "Successfully built <short id>"; resolve it to the full id.
     const ref = opts.t ?? id;
     if (!ref) throw new Error(`image build finished without an image id:\n${tail.slice(-40).join('\n')}`);
@@ -162,9 +200,12 @@ class LocalDockerDriver implements DockerDriver {
     }
   }
 
-  /** Remove untagged images that carry our labels (inherited from our base images by build steps). */
+  /**
+   * Remove untagged images that carry our labels (inherited from our base images by build steps)
+   * and are over an hour old, so the newest step image of a build in progress is never taken.
+   */
   async pruneDangling(): Promise<void> {
-    await this.client.pruneImages({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }) });
+    await this.client.pruneImages({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`], until: ['1h'] }) });
   }
 
   async inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {

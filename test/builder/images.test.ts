@@ -4,6 +4,7 @@
  * run, reuses them by content key in well under a second or two.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +31,14 @@ before(async () => {
 after(async () => {
   await assertNoLeaks(driver, defaultRunId);
 });
+
+/** A stand-in toolchain archive for throwaway builders: an empty tar (two zero blocks). */
+async function emptyToolchain(dir: string) {
+  const tarball = join(dir, 'tc.tar');
+  await writeFile(tarball, Buffer.alloc(1024));
+  const sha256 = createHash('sha256').update(Buffer.alloc(1024)).digest('hex');
+  return { name: 'none', version: '0', tarball, sha256, root: 'go', arch: 'amd64' as const, env: {} };
+}
 
 describe('docker driver', () => {
   it('reports an unreachable engine as HostNotReadyError naming the fix', async () => {
@@ -75,7 +84,8 @@ describe('builder images', () => {
     assert.ok(listed, 'listed');
     assert.equal(listed.platform, 'amd64');
     assert.equal(listed.crossTarget, 'arm64');
-    assert.equal(listed.toolchain, spec.toolchain.name);
+    // The key has the toolchain's sha256, not its name: whoever built it first named it.
+    assert.equal(listed.key, first.key);
     // The image really has the target's compiler and libraries, and the toolchain from the context.
     const ok = await driver.client.run(first.tag, ['sh', '-c', 'aarch64-linux-gnu-gcc --version && aarch64-linux-gnu-pkg-config --libs glib-2.0 libseccomp && go version && id -un'], process.stderr, {
       Labels: { 'io.crio-build.managed': 'true', 'io.crio-build.run': defaultRunId },
@@ -107,19 +117,30 @@ describe('builder images', () => {
     );
   });
 
+  it('a failing builder Dockerfile fails with its output and leaves none of its step images', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'broken'));
+    // A unique first step, so nothing comes from the engine's build cache and its image can be found.
+    const stamp = `stamp-${process.pid}-${Date.now()}`;
+    await writeFile(join(dir, 'broken', 'Dockerfile'), `ARG BASE\nFROM \${BASE}\nRUN ["/bin/sh", "-c", "echo ${stamp} > /stamp"]\nRUN ["/bin/sh", "-c", "echo about to fail; exit 3"]\n`);
+    const t0 = Math.floor(Date.now() / 1000) - 1;
+    await assert.rejects(ensureBuilderImage(driver, { name: 'broken', platform: 'amd64', toolchain: await emptyToolchain(dir) }, { buildersDir: dir }), (e: Error) => {
+      assert.match(e.message, /about to fail/);
+      assert.match(e.message, /returned a non-zero code: 3/);
+      return true;
+    });
+    const recent = (await driver.client.listImages({ all: true })).filter((i) => i.Created >= t0);
+    for (const i of recent) {
+      const info = await driver.inspectImage(i.Id);
+      assert.doesNotMatch(JSON.stringify(info?.ContainerConfig?.Cmd ?? []), new RegExp(stamp), `step image ${i.Id} of the failed build left behind`);
+    }
+  });
+
   it('prune removes builders that are not kept (a throwaway builder here)', async () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'throwaway'));
     await writeFile(join(dir, 'throwaway', 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nADD toolchain.tar /opt/toolchain/\nRUN ["/bin/true"]\n');
-    const tar = join(dir, 'tc.tar');
-    await writeFile(tar, Buffer.alloc(1024)); // an empty tar: two zero blocks
-    const { createHash } = await import('node:crypto');
-    const sha = createHash('sha256').update(Buffer.alloc(1024)).digest('hex');
-    const img = await ensureBuilderImage(
-      driver,
-      { name: 'throwaway', platform: 'amd64', toolchain: { name: 'none', version: '0', tarball: tar, sha256: sha, root: 'go', arch: 'amd64', env: {} } },
-      { buildersDir: dir },
-    );
+    const img = await ensureBuilderImage(driver, { name: 'throwaway', platform: 'amd64', toolchain: await emptyToolchain(dir) }, { buildersDir: dir });
     const keep = (await listBuilders(driver)).map((b) => b.id).filter((id) => id !== img.id);
     const res = await pruneBuilders(driver, { keep });
     assert.deepEqual(res.removed, [img.tag]);
