@@ -237,7 +237,10 @@ export interface PruneOptions {
   includeBase?: boolean;
 }
 
-/** Remove builder images (all but `keep`), and base images when asked (`crio-build builders prune`). */
+/**
+ * Remove builder images (all but `keep`), and base images when asked (`crio-build builders prune`).
+ * `bytes` adds up the engine's image sizes, which count shared base layers once per image.
+ */
 export async function pruneBuilders(driver: DockerDriver, opts: PruneOptions = {}): Promise<{ removed: string[]; bytes: number }> {
   const keep = new Set(opts.keep ?? []);
   const removed: string[] = [];
