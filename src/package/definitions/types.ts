@@ -1,0 +1,47 @@
+// Types shared by the package definitions, the bundle and the package stage.
+import type { Arch } from '../../recipe/schema.js';
+import type { DebInput } from '../deb/index.js';
+import type { PreparedBinary } from './elf.js';
+
+/** One component as the build stage hands it over. */
+export interface BuiltComponent {
+  /** Component recipe name: 'cri-o' | 'conmon' | 'cni-plugins' | 'cri-tools'. */
+  name: string;
+  /** Upstream version: "1.18.1", or "1.18.1+git20200601120000.abcdef1" for a nightly. */
+  version: string;
+  /** Full source commit id. */
+  commit: string;
+  /** Committer time of `commit`, seconds since the epoch: the SOURCE_DATE_EPOCH of the packages. */
+  commitTime: number;
+  arch: Arch;
+  /** The build outputs, laid out as in the upstream source tree. */
+  outDir: string;
+  /** shlibs:Depends of the component's ELF binaries as dpkg-shlibdeps computed them ("" for static ones). */
+  shlibsDepends: string;
+}
+
+/** Everything a definition may look at. */
+export interface PackageContext {
+  branch: string;
+  kubernetes: string;
+  arch: Arch;
+  maintainer: string;
+  pauseImage?: string;
+  /** The component this package is made from. */
+  component: BuiltComponent;
+  /** All components of this run, by name (cri-o's Depends name the versions of its siblings). */
+  components: ReadonlyMap<string, BuiltComponent>;
+  /** Checks and strips a binary once per run (memoized). */
+  prepareBinary(path: string): Promise<PreparedBinary>;
+  /** Non-fatal problems, reported in the stage result. */
+  warn(message: string): void;
+}
+
+export interface PackageDefinition {
+  /** Component recipe name. */
+  component: string;
+  /** Debian package name. */
+  debName: string;
+  /** The package, ready for writeDeb. */
+  describe(ctx: PackageContext): Promise<DebInput>;
+}
