@@ -13,6 +13,7 @@ import { findBranch, resolve, type Resolution } from './recipe/resolver.js';
 import type { Arch, Strategy } from './recipe/schema.js';
 import { fetchAll, type Fetched } from './source/fetch.js';
 import { buildAll, type BuiltComponentOutcome } from './farm/build-stage.js';
+import { packageAll, packagesDir, type PackageStageResult } from './package/stage.js';
 
 export interface PipelineOptions {
   branch: string;
@@ -27,6 +28,8 @@ export interface PipelineOptions {
   until: StageName;
   /** Rebuild even what the cache has. */
   force?: boolean;
+  /** pause_image for sites whose default registry is unreachable (--pause-image). */
+  pauseImage?: string;
 }
 
 export interface PipelineEvents {
@@ -44,6 +47,7 @@ export interface Context {
   plan?: Plan;
   fetched?: Fetched;
   built?: BuiltComponentOutcome[];
+  packaged?: PackageStageResult;
 }
 
 interface Stage {
@@ -116,6 +120,30 @@ const stages: Stage[] = [
       for (const b of ctx.built) {
         ctx.events.step?.('build', `${b.component.name}: ${b.cacheHit ? 'cached' : `built in ${b.result.seconds.toFixed(0)}s`} -> ${b.outDir}`);
       }
+    },
+  },
+  {
+    name: 'package',
+    async run(ctx) {
+      const plan = ctx.plan!;
+      ctx.packaged = await packageAll({
+        branch: plan.branch,
+        kubernetes: plan.kubernetes,
+        arch: plan.arch,
+        components: ctx.built!.map((b) => ({
+          name: b.component.name,
+          version: b.component.source.version,
+          commit: b.component.source.commit,
+          commitTime: b.component.source.commitTime,
+          arch: plan.arch,
+          outDir: b.outDir,
+          shlibsDepends: b.result.shlibsDepends,
+        })),
+        outDir: packagesDir(ctx.opts.artifactsDir, plan.branch, plan.arch),
+        pauseImage: ctx.opts.pauseImage,
+        onStep: (m) => ctx.events.step?.('package', m),
+      });
+      for (const w of ctx.packaged.warnings) ctx.events.step?.('package', `warning: ${w}`);
     },
   },
 ];

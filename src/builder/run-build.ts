@@ -21,6 +21,7 @@ import { checkBinfmt } from './qemu.js';
 import { singleFileTar, sourceTar } from './source-tar.js';
 import type { BuildJob, BuildResult } from './types.js';
 import { verifyOutputs } from './verify.js';
+import { parseShlibdepsOutput, shlibdepsCommand } from '../package/shlibs.js';
 
 export class BuildFailedError extends CrioBuildError {
   constructor(
@@ -157,10 +158,16 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
       runId,
       onLine: (l) => log.write(`${l}\n`),
     });
+    phase = 'shlibs';
+    const shlibsDepends = await shlibsOf(job, outputs, srcDir, cross, container, (argv, capture) => {
+      log.note(`$ ${argv.map(quote).join(' ')}`);
+      return execArgv(container!, argv, { workdir: SHLIBS_DIR, user: 'builder', env: envList({ ...env, ...shlibsEnv(cross ? job.arch : undefined) }), onStdout: (c) => capture.push(c), onStderr: (c) => log.write(c) });
+    });
+    log.note(`shlibs:Depends=${shlibsDepends}`);
     const seconds = (Date.now() - started) / 1000;
     log.note(`done in ${seconds.toFixed(1)}s: ${outputs.length} files`);
     say('done', `${outputs.length} files in ${seconds.toFixed(1)}s`);
-    return { component: job.component, arch: job.arch, strategy: job.strategy, outputs, builderImage: image.tag, logFile: job.logFile, seconds };
+    return { component: job.component, arch: job.arch, strategy: job.strategy, outputs, shlibsDepends, builderImage: image.tag, logFile: job.logFile, seconds };
   } catch (err) {
     const e = err as Error;
     log.note(`FAILED in ${phase}: ${e.message.split('\n')[0]}`);
@@ -176,6 +183,36 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
 }
 
 class StepError extends Error {}
+
+const SHLIBS_DIR = '/tmp/crio-build-shlibs';
+
+function shlibsEnv(targetArch: Arch | undefined): Record<string, string> {
+  return shlibdepsCommand(['/x'], { hostArch: targetArch }).env;
+}
+
+/**
+ * The Depends the component's dynamically linked binaries need, as dpkg-shlibdeps computes them,
+ * run in the builder container: it holds the target's libraries (the `:arm64` ones in a cross builder).
+ */
+async function shlibsOf(
+  job: BuildJob,
+  outputs: BuildResult['outputs'],
+  srcDir: string,
+  cross: boolean,
+  container: Docker.Container,
+  exec: (argv: string[], capture: Buffer[]) => Promise<number>,
+): Promise<string> {
+  const binaries = outputs.filter((o) => o.type === 'binary').map((o) => posix.join(srcDir, o.path));
+  if (binaries.length === 0) return '';
+  const cmd = shlibdepsCommand(binaries, { hostArch: cross ? job.arch : undefined });
+  for (const [rel, content] of Object.entries(cmd.files)) {
+    await container.putArchive(singleFileTar(posix.join(posix.basename(SHLIBS_DIR), rel), Buffer.from(content)) as unknown as NodeJS.ReadableStream, { path: posix.dirname(SHLIBS_DIR) });
+  }
+  const out: Buffer[] = [];
+  const code = await exec(cmd.argv, out);
+  if (code !== 0) throw new StepError(`dpkg-shlibdeps exited ${code}`);
+  return parseShlibdepsOutput(Buffer.concat(out).toString('utf8'));
+}
 
 function quote(a: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;

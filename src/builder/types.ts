@@ -56,6 +56,8 @@ export interface BuildResult {
   arch: Arch;
   strategy: Strategy;
   outputs: BuiltOutput[];
+  /** shlibs:Depends of the binaries as dpkg-shlibdeps computed them in the builder ("" when all are static). */
+  shlibsDepends: string;
   builderImage: string;
   logFile: string;
   seconds: number;

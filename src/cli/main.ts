@@ -9,10 +9,12 @@ import { runDoctor } from '../doctor.js';
 import { CrioBuildError, ExitCode, UsageError } from '../errors.js';
 import { checkArch } from '../farm/planner.js';
 import { TOOL_VERSION } from '../farm/keys.js';
-import { runPipeline, StageNotBuiltError, type StageName } from '../pipeline.js';
+import { runPipeline, StageNotBuiltError, type Context, type StageName } from '../pipeline.js';
+import { checkPauseImage, loadBuiltComponents, packageAll, packagesDir } from '../package/stage.js';
+import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
-import { findingsAsText, planAsJson, planAsText, stderrEvents } from './render.js';
+import { findingsAsText, packagedAsText, planAsJson, planAsText, stderrEvents } from './render.js';
 import { recipeShow, recipesList } from './recipes.js';
 
 const EXIT_CODES = `Exit codes:
@@ -40,6 +42,8 @@ interface BranchArgs extends CommonArgs {
   strategy?: string;
   lock?: string;
   json: boolean;
+  force?: boolean;
+  'pause-image'?: string;
 }
 
 function commonOptions<T>(y: Argv<T>) {
@@ -71,12 +75,23 @@ function checkStrategy(s: string | undefined): Strategy | undefined {
   return s as Strategy;
 }
 
+function pauseImageOption(image: string | undefined): string | undefined {
+  if (image === undefined) return undefined;
+  try {
+    checkPauseImage(image);
+  } catch (err) {
+    throw new UsageError(`--pause-image: ${(err as Error).message}`);
+  }
+  return image;
+}
+
 async function runBranch(a: BranchArgs, until: StageName) {
   const arch = checkArch(a.arch);
   const strategy = checkStrategy(a.strategy);
+  const pauseImage = pauseImageOption(a['pause-image']);
   const settings = await settingsFrom(a);
   return runPipeline(
-    { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until },
+    { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until, force: a.force, pauseImage },
     stderrEvents(a.quiet),
   );
 }
@@ -88,16 +103,35 @@ export function buildCli(argv: string[]) {
     .command<BranchArgs>(
       '$0 <branch>',
       'build everything for a branch and arch (plan, fetch, build, package, index)',
-      (y) => branchOptions(y) as unknown as Argv<BranchArgs>,
+      (y) =>
+        branchOptions(y)
+          .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
+          .option('pause-image', { type: 'string', describe: 'pause_image written into a crio.conf.d drop-in, for sites whose default registry is unreachable' }) as unknown as Argv<BranchArgs>,
       async (a) => {
         try {
           await runBranch(a, 'index');
         } catch (err) {
-          if (err instanceof StageNotBuiltError) {
-            process.stderr.write(`crio-build: planned and fetched ${a.branch} for ${a.arch}; the sources are in the cache.\n`);
-          }
+          const ctx = (err as { context?: Context }).context;
+          if (err instanceof StageNotBuiltError && ctx?.packaged) process.stderr.write(packagedAsText(ctx.packaged));
           throw err;
         }
+      },
+    )
+    .command<BranchArgs>(
+      'package <branch>',
+      'package outputs already built (under artifacts/<branch>/<arch>/build) into .debs, the bundle and SHA256SUMS',
+      (y) =>
+        branchOptions(y).option('pause-image', { type: 'string', describe: 'pause_image written into a crio.conf.d drop-in' }) as unknown as Argv<BranchArgs>,
+      async (a) => {
+        const arch = checkArch(a.arch);
+        const pauseImage = pauseImageOption(a['pause-image']);
+        const recipes = await loadRecipes(a.recipes && resolve(a.recipes));
+        const branch = findBranch(recipes, a.branch);
+        const artifactsDir = resolve(a.artifacts);
+        const components = await loadBuiltComponents({ artifactsDir, branch: branch.name, arch, components: Object.keys(branch.components) });
+        const events = stderrEvents(a.quiet);
+        const result = await packageAll({ branch: branch.name, kubernetes: branch.kubernetes, arch, components, outDir: packagesDir(artifactsDir, branch.name, arch), pauseImage, onStep: (m) => events.step?.('package', m) });
+        process.stdout.write(a.json ? JSON.stringify(result, null, 2) + '\n' : packagedAsText(result));
       },
     )
     .command<BranchArgs>(

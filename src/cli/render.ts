@@ -4,6 +4,7 @@
 import type { Finding } from '../doctor.js';
 import type { Plan } from '../farm/planner.js';
 import type { PipelineEvents } from '../pipeline.js';
+import type { PackageStageResult } from '../package/stage.js';
 
 export function planAsJson(plan: Plan, lockPath?: string): unknown {
   return {
@@ -90,4 +91,10 @@ export function stderrEvents(quiet: boolean): PipelineEvents {
       process.stderr.write(`${stamp()}   ${stage}: ${what} ${(done / 2 ** 20).toFixed(1)} MiB${pct}\n`);
     },
   };
+}
+
+export function packagedAsText(r: PackageStageResult): string {
+  const rows = [...r.debs.map((d) => [d.file, d.version, d.sha256.slice(0, 16)]), [r.bundle.file, '', r.bundle.sha256.slice(0, 16)]];
+  const dir = r.checksumsPath.replace(/\/[^/]*$/, '');
+  return `Packages in ${dir}:\n${table(['file', 'version', 'sha256'], rows)}\n  checksums: ${r.checksumsPath}\n${r.warnings.map((w) => `  warning: ${w}\n`).join('')}`;
 }

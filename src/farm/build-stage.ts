@@ -17,6 +17,7 @@ import type { BuildJob, BuildResult } from '../builder/types.js';
 import type { Fetched } from '../source/fetch.js';
 import { tempNameFor, writeFileAtomic } from '../util/atomic.js';
 import type { Plan, PlannedComponent } from './planner.js';
+import { writeBuiltComponentRecord } from '../package/stage.js';
 
 export interface BuildStageOptions {
   settings: Settings;
@@ -56,6 +57,7 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
       opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: cache hit ${c.buildKey.slice(0, 12)}` });
       const result = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as BuildResult;
       await publishOutputs(join(cached, 'out'), outDir);
+      await recordFor(c, plan, result, base);
       return { component: c, result, outDir, cacheHit: true };
     }
     const job = toJob(c, fetched, plan, join(base, 'logs', `${c.name}.log`));
@@ -74,6 +76,7 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
       await mkdir(join(cached, '..'), { recursive: true });
       await rename(scratch, cached);
       await publishOutputs(join(cached, 'out'), outDir);
+      await recordFor(c, plan, result, base);
       return { component: c, result, outDir, cacheHit: false };
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -87,6 +90,18 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
     throw new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
   }
   return settled.map((s) => (s as PromiseFulfilledResult<BuiltComponentOutcome>).value);
+}
+
+/** build/<component>.json beside the outputs: what `crio-build package` reads to package them later. */
+async function recordFor(c: PlannedComponent, plan: Plan, result: BuildResult, base: string): Promise<void> {
+  await writeBuiltComponentRecord(join(base, 'build'), {
+    name: c.name,
+    version: c.source.version,
+    commit: c.source.commit,
+    commitTime: c.source.commitTime,
+    arch: plan.arch,
+    shlibsDepends: result.shlibsDepends,
+  });
 }
 
 function toJob(c: PlannedComponent, fetched: Fetched, plan: Plan, logFile: string): BuildJob {

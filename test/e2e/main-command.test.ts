@@ -4,7 +4,8 @@
  * documented toolchain override. Every component is built and its outputs land under artifacts/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readSync, closeSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, openSync, readSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
@@ -34,7 +35,7 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     const r = await runCli(['release-1.18', '--arch', 'arm64', ...site.args]);
     const out = join(site.artifactsDir, 'release-1.18', 'arm64', 'build');
     assert.equal(r.code, 6, r.stderr.slice(-3000));
-    assert.match(r.stderr, /stages not built yet: package, index/);
+    assert.match(r.stderr, /stages not built yet: index/);
     for (const bin of ['cri-o/bin/crio', 'cri-o/bin/crio-status', 'cri-o/bin/pinns', 'conmon/bin/conmon', 'cni-plugins/bin/bridge', 'cni-plugins/bin/loopback', 'cri-tools/_output/crictl']) {
       assert.equal(elfMachine(join(out, bin)), 183, `${bin} is not an arm64 binary`);
     }
@@ -45,9 +46,24 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     // Progress said what it was doing.
     assert.match(r.stderr, /build: cri-o: built in \d+s/);
 
+    // Then packaged: four .debs, the bundle and SHA256SUMS, with Depends from the arm64 binaries.
+    const pkgs = join(site.artifactsDir, 'release-1.18', 'arm64', 'packages');
+    const files = readdirSync(pkgs).sort();
+    for (const re of [/^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_arm64\.deb$/, /^conmon_2\.0\.11-1_arm64\.deb$/, /^containernetworking-plugins_0\.8\.1-1_arm64\.deb$/, /^cri-tools_1\.18\.0-1_arm64\.deb$/, /^cri-o\.arm64\.v1\.18\.1_git.*\.tar\.gz$/, /^SHA256SUMS$/]) {
+      assert.ok(files.some((f) => re.test(f)), `packages/ lacks ${re}: ${files.join(' ')}`);
+    }
+    const crioDeb = join(pkgs, files.find((f) => f.startsWith('cri-o_'))!);
+    const depends = execFileSync('dpkg-deb', ['--field', crioDeb, 'Depends'], { encoding: 'utf8' });
+    assert.match(depends, /libseccomp2 \(>= [^)]+\)/, 'shared-library Depends read from the arm64 binaries');
+    assert.match(depends, /conmon \(>= 100:2\.0\.11-1\)/);
+    assert.equal(execFileSync('dpkg-deb', ['--field', crioDeb, 'Architecture'], { encoding: 'utf8' }).trim(), 'arm64');
+    execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: pkgs });
+    assert.match(r.stderr, /Packages in .*packages/);
+
     // A second run with nothing changed builds nothing: every build is a cache hit.
     const again = await runCli(['release-1.18', '--arch', 'arm64', ...site.args]);
     assert.equal(again.code, 6, again.stderr.slice(-2000));
+    assert.deepEqual(readdirSync(pkgs).sort(), files, 'the rerun makes the same files');
     for (const c of ['cri-o', 'conmon', 'cni-plugins', 'cri-tools']) assert.match(again.stderr, new RegExp(`build: ${c}: cached`));
   });
 });
