@@ -19,8 +19,11 @@ export async function assertNoLeaks(driver: DockerDriver, runId: string): Promis
   assert.deepEqual(leaked, [], 'dangling images of ours left behind');
 }
 
+/** When this test process started: older leftovers (another suite killed hard) are not ours. */
+const since = Math.floor((Date.now() - process.uptime() * 1000) / 1000);
+
 async function danglingUnused(driver: DockerDriver): Promise<string[]> {
   const inUse = new Set((await driver.client.listContainers({ all: true })).map((c) => c.ImageID));
   const dangling = await driver.client.listImages({ filters: JSON.stringify({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }) });
-  return dangling.map((i) => i.Id).filter((id) => !inUse.has(id));
+  return dangling.filter((i) => i.Created >= since && !inUse.has(i.Id)).map((i) => i.Id);
 }
