@@ -51,9 +51,13 @@ export function baseImageTag(arch: Arch): string {
   return `${BASE_REPO}:${BASE_SUITE}-${arch}`;
 }
 
-function contentKey(arch: Arch, how: 'pull' | 'debootstrap', mirror: string | undefined): string {
+/**
+ * What decides a base image: how it is made and from which suite for which arch. The mirror is where
+ * the packages come from, not what they are, so it stays out ('default' for every mirror).
+ */
+function contentKey(arch: Arch, how: 'pull' | 'debootstrap'): string {
   return createHash('sha256')
-    .update(JSON.stringify({ v: RECIPE_VERSION, suite: BASE_SUITE, arch, how, variant: 'minbase', mirror: mirror ?? 'default' }))
+    .update(JSON.stringify({ v: RECIPE_VERSION, suite: BASE_SUITE, arch, how, variant: 'minbase', mirror: 'default' }))
     .digest('hex');
 }
 
@@ -69,8 +73,11 @@ export async function ensureBaseImage(driver: DockerDriver, opts: BaseImageOptio
     const img = await driver.inspectImage(tag);
     const labels = img?.Config?.Labels ?? {};
     if (!img || labels[LABEL_KIND] !== 'base' || labels[LABEL_BASE] !== `${BASE_SUITE}-${opts.arch}` || img.Architecture !== opts.arch) return undefined;
+    // Made the way this version makes them (pulled or debootstrapped): a RECIPE_VERSION bump remakes it.
+    const key = labels[LABEL_KEY];
+    if (key !== contentKey(opts.arch, 'debootstrap') && key !== contentKey(opts.arch, 'pull')) return undefined;
     say('reuse', `base image ${tag} present (${img.Id.slice(7, 19)})`);
-    return { tag, id: img.Id, arch: opts.arch, key: labels[LABEL_KEY] ?? '', source: 'cache', seconds: (Date.now() - started) / 1000 };
+    return { tag, id: img.Id, arch: opts.arch, key, source: 'cache', seconds: (Date.now() - started) / 1000 };
   };
   const present = await reuse();
   if (present) return present;
@@ -98,7 +105,7 @@ async function fromRegistry(driver: DockerDriver, opts: BaseImageOptions, tag: s
   const platform = `linux/${opts.arch}`;
   opts.onEvent?.({ scope: 'base', phase: 'pull', message: `pulling debian:${BASE_SUITE} for ${platform}` });
   await driver.pull(`debian:${BASE_SUITE}`, platform, 20_000, (l) => opts.onEvent?.({ scope: 'base', phase: 'pull', message: l }));
-  const key = contentKey(opts.arch, 'pull', undefined);
+  const key = contentKey(opts.arch, 'pull');
   return labelAndVerify(driver, opts, tag, key, `FROM debian:${BASE_SUITE}\n`, [], 'pull', started);
 }
 
@@ -140,7 +147,7 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
     if (tar.code !== 0) throw new Error(`tar of the ${opts.arch} root failed:\n${tar.tail.join('\n')}`);
     say('tar', `root is ${((await stat(rootfs)).size / 1e6).toFixed(0)} MB`);
 
-    const key = contentKey(opts.arch, 'debootstrap', opts.mirror);
+    const key = contentKey(opts.arch, 'debootstrap');
     const dockerfile = 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/bash"]\n';
     return await labelAndVerify(driver, opts, tag, key, dockerfile, [{ name: 'rootfs.tar', file: rootfs }], 'debootstrap', started);
   } finally {
