@@ -16,6 +16,8 @@ import { loadRecipes } from '../recipe/loader.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
 import { findingsAsText, packagedAsText, planAsJson, planAsText, stderrEvents } from './render.js';
 import { recipeShow, recipesList } from './recipes.js';
+import { buildersCommand } from './builders.js';
+import { installSignalCleanup } from '../builder/index.js';
 
 const EXIT_CODES = `Exit codes:
   0    success
@@ -90,6 +92,8 @@ async function runBranch(a: BranchArgs, until: StageName) {
   const strategy = checkStrategy(a.strategy);
   const pauseImage = pauseImageOption(a['pause-image']);
   const settings = await settingsFrom(a);
+  // Ctrl-C or a TERM from CI removes every container this run started before exiting.
+  if (until === 'index') installSignalCleanup({ onSignal: (sig, n) => process.stderr.write(`crio-build: ${sig}: removing ${n} container(s)\n`) });
   return runPipeline(
     { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until, force: a.force, pauseImage },
     stderrEvents(a.quiet),
@@ -177,6 +181,7 @@ export function buildCli(argv: string[]) {
         )
         .demandCommand(1, 'say `recipes list` or `recipes show <name>`'),
     )
+    .command('builders', 'list, prune or bootstrap builder and base images', (y) => buildersCommand(y))
     .command<CommonArgs & { json: boolean }>(
       'doctor',
       'check this host: Docker daemon, qemu binfmt for arm64, git, free disk',

@@ -97,4 +97,17 @@ describe('crio-build CLI', () => {
     assert.match(r.stdout, /FAIL\s+docker\s+no Docker daemon answers at unix:\/\/\/nonexistent\/docker\.sock/);
     assert.match(r.stdout, /fix: sudo apt-get install -y docker\.io/);
   });
+
+  test('builders list shows the builder images this tool made, with platform and key', async () => {
+    const r = await runCli(['builders', 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const list = JSON.parse(r.stdout) as { name: string; platform: string; tag: string }[];
+    for (const b of list) {
+      assert.match(b.platform, /^(amd64|arm64)$/);
+      assert.match(b.tag, /^crio-build\/builder-/);
+    }
+    const bad = await runCli(['builders', 'bootstrap', '--arch', 'mips']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown arch "mips"/);
+  });
 });
