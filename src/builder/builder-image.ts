@@ -241,20 +241,29 @@ export interface PruneOptions {
  * Remove builder images (all but `keep`), and base images when asked (`crio-build builders prune`).
  * `bytes` adds up the engine's image sizes, which count shared base layers once per image.
  */
-export async function pruneBuilders(driver: DockerDriver, opts: PruneOptions = {}): Promise<{ removed: string[]; bytes: number }> {
+export async function pruneBuilders(driver: DockerDriver, opts: PruneOptions = {}): Promise<{ removed: string[]; skipped: string[]; bytes: number }> {
   const keep = new Set(opts.keep ?? []);
   const removed: string[] = [];
+  const skipped: string[] = [];
   let bytes = 0;
   const kinds = opts.includeBase ? ['builder', 'base'] : ['builder'];
   for (const kind of kinds) {
     for (const img of await driver.listImages({ [LABEL_MANAGED]: 'true', [LABEL_KIND]: kind })) {
       if (keep.has(img.id) || keep.has(img.labels[LABEL_KEY] ?? '')) continue;
-      await driver.removeImage(img.id);
-      removed.push(img.tags[0] ?? img.id);
+      const name = img.tags[0] ?? img.id;
+      try {
+        await driver.removeImage(img.id);
+      } catch (err) {
+        // 409: a container (a build in progress, or one left by a killed run) still uses it.
+        if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+        skipped.push(name);
+        continue;
+      }
+      removed.push(name);
       bytes += img.size;
     }
   }
   // Step images of interrupted or failed builds (untagged, carrying our inherited labels).
   await driver.pruneDangling();
-  return { removed, bytes };
+  return { removed, skipped, bytes };
 }
