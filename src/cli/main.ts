@@ -10,7 +10,7 @@ import { CrioBuildError, ExitCode, UsageError } from '../errors.js';
 import { checkArch } from '../farm/planner.js';
 import { TOOL_VERSION } from '../farm/keys.js';
 import { runPipeline, StageNotBuiltError, type Context, type StageName } from '../pipeline.js';
-import { checkPauseImage, loadBuiltComponents, packageAll, packagesDir } from '../package/stage.js';
+import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
@@ -77,6 +77,8 @@ function checkStrategy(s: string | undefined): Strategy | undefined {
   return s as Strategy;
 }
 
+const PAUSE_IMAGE_OPTION = { type: 'string', describe: 'pause_image written into a crio.conf.d drop-in, for sites whose default registry is unreachable' } as const;
+
 function pauseImageOption(image: string | undefined): string | undefined {
   if (image === undefined) return undefined;
   try {
@@ -110,7 +112,7 @@ export function buildCli(argv: string[]) {
       (y) =>
         branchOptions(y)
           .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
-          .option('pause-image', { type: 'string', describe: 'pause_image written into a crio.conf.d drop-in, for sites whose default registry is unreachable' }) as unknown as Argv<BranchArgs>,
+          .option('pause-image', PAUSE_IMAGE_OPTION) as unknown as Argv<BranchArgs>,
       async (a) => {
         try {
           await runBranch(a, 'index');
@@ -125,16 +127,20 @@ export function buildCli(argv: string[]) {
       'package <branch>',
       'package outputs already built (under artifacts/<branch>/<arch>/build) into .debs, the bundle and SHA256SUMS',
       (y) =>
-        branchOptions(y).option('pause-image', { type: 'string', describe: 'pause_image written into a crio.conf.d drop-in' }) as unknown as Argv<BranchArgs>,
+        branchOptions(y).option('pause-image', PAUSE_IMAGE_OPTION) as unknown as Argv<BranchArgs>,
       async (a) => {
         const arch = checkArch(a.arch);
         const pauseImage = pauseImageOption(a['pause-image']);
         const recipes = await loadRecipes(a.recipes && resolve(a.recipes));
         const branch = findBranch(recipes, a.branch);
-        const artifactsDir = resolve(a.artifacts);
-        const components = await loadBuiltComponents({ artifactsDir, branch: branch.name, arch, components: Object.keys(branch.components) });
         const events = stderrEvents(a.quiet);
-        const result = await packageAll({ branch: branch.name, kubernetes: branch.kubernetes, arch, components, outDir: packagesDir(artifactsDir, branch.name, arch), pauseImage, onStep: (m) => events.step?.('package', m) });
+        const result = await packageBuiltOutputs({
+          artifactsDir: resolve(a.artifacts),
+          branch: { name: branch.name, kubernetes: branch.kubernetes, components: Object.keys(branch.components) },
+          arch,
+          pauseImage,
+          onStep: (m) => events.step?.('package', m),
+        });
         process.stdout.write(a.json ? JSON.stringify(result, null, 2) + '\n' : packagedAsText(result));
       },
     )

@@ -13,8 +13,6 @@ const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.
 /** crio-build's own version takes part in every key: a new release of the tool rebuilds. */
 export const TOOL_VERSION: string = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
-export const DEFAULT_BUILDERS_DIR = fileURLToPath(new URL('../../../builders', import.meta.url));
-
 /** JSON with sorted keys, so equal values always hash equally. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>

@@ -10,7 +10,8 @@ import type { LockedArchive, LockedComponent, Resolution } from '../recipe/resol
 import { SUPPORTED_ARCHES, type Arch, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
 import { applyMirrors } from '../source/mirror.js';
 import { bundleFileName, CHECKSUMS_FILE, debFileName, debName, debVersion } from '../package/naming.js';
-import { contentKey, DEFAULT_BUILDERS_DIR, dirDigest } from './keys.js';
+import { DEFAULT_BUILDERS_DIR } from '../builder/builder-image.js';
+import { contentKey, dirDigest } from './keys.js';
 
 export type JobKind = 'toolchain' | 'source' | 'base-image' | 'builder' | 'build' | 'package' | 'bundle' | 'checksums' | 'index';
 

@@ -259,3 +259,26 @@ export async function loadBuiltComponents(o: { artifactsDir: string; branch: str
   }
   return out;
 }
+
+/**
+ * `crio-build package`: package what an earlier build left under artifacts/<branch>/<arch>/build,
+ * into artifacts/<branch>/<arch>/packages.
+ */
+export async function packageBuiltOutputs(o: {
+  artifactsDir: string;
+  branch: { name: string; kubernetes: string; components: readonly string[] };
+  arch: Arch;
+  pauseImage?: string;
+  onStep?: (message: string) => void;
+}): Promise<PackageStageResult> {
+  const components = await loadBuiltComponents({ artifactsDir: o.artifactsDir, branch: o.branch.name, arch: o.arch, components: o.branch.components });
+  return packageAll({
+    branch: o.branch.name,
+    kubernetes: o.branch.kubernetes,
+    arch: o.arch,
+    components,
+    outDir: packagesDir(o.artifactsDir, o.branch.name, o.arch),
+    pauseImage: o.pauseImage,
+    onStep: o.onStep,
+  });
+}
