@@ -4,13 +4,35 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { UsageError } from './errors.js';
-import { gitCommit, refName, safeName, sha256Hex, sourceUrl } from './recipe/schema.js';
+import { quote, UsageError } from './errors.js';
+import { gitCommit, refName, safeName, sha256Hex, sourceUrl, SUPPORTED_ARCHES, type Arch } from './recipe/schema.js';
 import { readDataFile, validateYaml } from './recipe/yaml-validate.js';
 
 const archive = z.object({ url: sourceUrl, sha256: sha256Hex }).strict();
+
+const filePath = z.string().min(1).max(1024);
+/** A Docker engine to build on: the local socket, a remote one over TLS, or one reached through ssh. */
+export const hostSchema = z
+  .object({
+    name: safeName,
+    endpoint: z
+      .string()
+      .max(1024)
+      .regex(
+        /^(unix:\/\/\/[^\s]+|tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}|tcp:\/\/\[[0-9A-Fa-f:.]+\]:\d{1,5}|ssh:\/\/[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d{1,5})?)$/,
+        'unix:///path/to/docker.sock, tcp://host:port or ssh://user@host[:port]',
+      ),
+    /** Client certificate, key and the CA that signed the engine's certificate (tcp:// only). */
+    tls: z.object({ ca: filePath, cert: filePath, key: filePath }).strict().optional(),
+    /** The arches this engine runs natively; others run there under qemu. */
+    platforms: z.array(z.enum(SUPPORTED_ARCHES)).min(1).max(SUPPORTED_ARCHES.length),
+    /** Builds at once on this engine. */
+    concurrency: z.number().int().min(1).max(64),
+  })
+  .strict()
+  .refine((h) => !h.tls || h.endpoint.startsWith('tcp://'), { message: 'tls applies to tcp:// endpoints only', path: ['tls'] });
 
 export const configSchema = z
   .object({
@@ -25,7 +47,7 @@ export const configSchema = z
         z
           .object({
             /** What the replacement really is, shown in plans and manifests (e.g. "1.19.8"). */
-            version: z.string().max(32).optional(),
+            version: z.string().max(32).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'a version without control characters').optional(),
             archives: z.object({ amd64: archive.optional(), arm64: archive.optional() }).strict(),
           })
           .strict(),
@@ -38,8 +60,33 @@ export const configSchema = z
     components: z
       .record(safeName, z.object({ releases: z.record(refName, z.object({ commit: gitCommit }).strict()) }).strict())
       .default({}),
+    /**
+     * The Docker engines of the farm. Absent: the local engine (DOCKER_HOST or the local socket),
+     * with its own arch as native platform and 2 builds at once.
+     */
+    hosts: z
+      .array(hostSchema)
+      .min(1)
+      .max(64)
+      .superRefine((hosts, ctx) => {
+        const seen = new Set<string>();
+        hosts.forEach((h, i) => {
+          if (seen.has(h.name)) ctx.addIssue({ code: 'custom', message: `host name "${h.name}" is used twice`, path: [i, 'name'] });
+          seen.add(h.name);
+        });
+      })
+      .optional(),
   })
   .strict();
+
+/** One farm host as the config gives it (platforms empty only in the built-in default: "the engine's own arch"). */
+export interface HostConfig {
+  name: string;
+  endpoint: string;
+  tls?: { ca: string; cert: string; key: string };
+  platforms: Arch[];
+  concurrency: number;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export interface Mirror {
@@ -72,6 +119,8 @@ export interface Settings {
   mirrors: Mirror[];
   toolchains: Config['toolchains'];
   components: Config['components'];
+  /** The farm's Docker hosts from the config; absent means the local engine (see defaultHostConfig). */
+  hosts?: HostConfig[];
 }
 
 export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
@@ -86,7 +135,19 @@ export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
     mirrors: [...flagMirrors, ...config.mirrors],
     toolchains: config.toolchains,
     components: config.components,
+    ...(config.hosts ? { hosts: config.hosts.map((h) => ({ ...h, tls: h.tls && resolveTls(h.tls, file) })) } : {}),
   };
+}
+
+/** TLS file paths in a config file are relative to the file. */
+function resolveTls(tls: NonNullable<HostConfig['tls']>, file: string | undefined): NonNullable<HostConfig['tls']> {
+  const base = file ? dirname(resolve(file)) : process.cwd();
+  return { ca: resolve(base, tls.ca), cert: resolve(base, tls.cert), key: resolve(base, tls.key) };
+}
+
+/** The farm when the config names no hosts: the local engine, its own arch native. */
+export function defaultHostConfig(concurrency = 2): HostConfig {
+  return { name: 'local', endpoint: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', platforms: [], concurrency };
 }
 
 function parseMirrorFlag(flag: string): Mirror {
@@ -94,7 +155,7 @@ function parseMirrorFlag(flag: string): Mirror {
   const pair = { from: flag.slice(0, eq), to: flag.slice(eq + 1) };
   const parsed = z.object({ from: sourceUrl, to: sourceUrl }).safeParse(pair);
   if (eq <= 0 || !parsed.success) {
-    throw new UsageError(`--mirror ${JSON.stringify(flag)}: expected FROM=TO, two http(s):// or file:// URL prefixes`, 'example: --mirror https://github.com/=file:///srv/mirror/github/');
+    throw new UsageError(`--mirror ${quote(flag)}: expected FROM=TO, two http(s):// or file:// URL prefixes`, 'example: --mirror https://github.com/=file:///srv/mirror/github/');
   }
   return parsed.data;
 }

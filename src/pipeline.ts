@@ -5,7 +5,6 @@
  */
 import { join, resolve as resolvePath } from 'node:path';
 import type { Settings } from './config.js';
-import { CrioBuildError, ExitCode } from './errors.js';
 import { plan, type Plan } from './farm/planner.js';
 import { loadRecipes, type RecipeSet } from './recipe/loader.js';
 import { readLock, writeLock } from './recipe/lock.js';
@@ -14,6 +13,10 @@ import type { Arch, Strategy } from './recipe/schema.js';
 import { fetchAll, type Fetched } from './source/fetch.js';
 import { buildAll, type BuiltComponentOutcome } from './farm/build-stage.js';
 import { packageAll, packagesDir, type PackageStageResult } from './package/stage.js';
+import { firstLine as firstLineOf, JobLog } from './farm/jobs.js';
+import { makeRecord, readRecord, releaseTagFor, writeRecord } from './publish/record.js';
+import { packagedKey, recordIntact, resultFromRecord } from './publish/package-cache.js';
+import { indexRelease, publishRelease, type IndexedRelease, type IndexOptions, type PublishOptions, type PublishOutcome } from './publish/stage.js';
 
 export interface PipelineOptions {
   branch: string;
@@ -30,6 +33,14 @@ export interface PipelineOptions {
   force?: boolean;
   /** pause_image for sites whose default registry is unreachable (--pause-image). */
   pauseImage?: string;
+  /** Signing key, Valid-Until, base URL for the apt index (the index stage). */
+  index?: Omit<IndexOptions, 'artifactsDir' | 'branch' | 'tag' | 'onStep' | 'cacheDir'>;
+  /** Where the publish stage sends the release; the directory publisher when absent. */
+  publish?: PublishOptions;
+  /** Summary records are added here (a nightly passes one log for the whole matrix). */
+  jobs?: JobLog;
+  /** Prefix of job ids in the summary; "<branch>/<arch>" when absent. */
+  label?: string;
 }
 
 export interface PipelineEvents {
@@ -48,6 +59,10 @@ export interface Context {
   fetched?: Fetched;
   built?: BuiltComponentOutcome[];
   packaged?: PackageStageResult;
+  packagedFromCache?: boolean;
+  indexed?: IndexedRelease;
+  published?: PublishOutcome;
+  jobs: JobLog;
 }
 
 interface Stage {
@@ -57,13 +72,6 @@ interface Stage {
 
 export const STAGE_NAMES = ['load', 'resolve', 'plan', 'fetch', 'build', 'package', 'index', 'publish'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
-
-/** Stages later issues add; until they exist the pipeline says so instead of pretending success. */
-export class StageNotBuiltError extends CrioBuildError {
-  constructor(readonly stages: StageName[]) {
-    super(`stages not built yet: ${stages.join(', ')}; nothing was built or published`, ExitCode.notBuiltYet, 'the plan and the fetched sources are ready; `crio-build plan` shows them');
-  }
-}
 
 export function lockPathFor(artifactsDir: string, branch: string): string {
   return join(artifactsDir, branch, 'crio-build.lock.json');
@@ -126,6 +134,15 @@ const stages: Stage[] = [
     name: 'package',
     async run(ctx) {
       const plan = ctx.plan!;
+      const outDir = packagesDir(ctx.opts.artifactsDir, plan.branch, plan.arch);
+      const key = await packagedKey(plan, ctx.opts.pauseImage);
+      const previous = await readRecord(outDir);
+      if (!ctx.opts.force && previous?.key === key && (await recordIntact(outDir, previous))) {
+        ctx.packaged = resultFromRecord(outDir, previous);
+        ctx.packagedFromCache = true;
+        ctx.events.step?.('package', `unchanged (key ${key.slice(0, 12)}): ${ctx.packaged.debs.length} packages and the bundle in ${outDir}`);
+        return;
+      }
       ctx.packaged = await packageAll({
         branch: plan.branch,
         kubernetes: plan.kubernetes,
@@ -139,25 +156,99 @@ const stages: Stage[] = [
           outDir: b.outDir,
           shlibsDepends: b.result.shlibsDepends,
         })),
-        outDir: packagesDir(ctx.opts.artifactsDir, plan.branch, plan.arch),
+        outDir,
         pauseImage: ctx.opts.pauseImage,
         onStep: (m) => ctx.events.step?.('package', m),
       });
       for (const w of ctx.packaged.warnings) ctx.events.step?.('package', `warning: ${w}`);
+      await writeRecord(outDir, makeRecord(plan, ctx.built!, ctx.packaged, key));
+    },
+  },
+  {
+    name: 'index',
+    async run(ctx) {
+      const plan = ctx.plan!;
+      ctx.indexed = await indexRelease({
+        ...ctx.opts.index,
+        cacheDir: ctx.opts.settings.cacheDir,
+        artifactsDir: ctx.opts.artifactsDir,
+        branch: plan.branch,
+        tag: releaseTagFor(plan).tag,
+        onStep: (m) => ctx.events.step?.('index', m),
+      });
+    },
+  },
+  {
+    name: 'publish',
+    async run(ctx) {
+      ctx.published = await publishRelease(ctx.indexed!, ctx.opts.publish ?? { target: 'directory' }, (m) => ctx.events.step?.('publish', m));
     },
   },
 ];
 
 export async function runPipeline(opts: PipelineOptions, events: PipelineEvents = {}): Promise<Context> {
-  const ctx: Context = { opts, events };
+  const ctx: Context = { opts, events, jobs: opts.jobs ?? new JobLog() };
+  const label = opts.label ?? `${opts.branch}/${opts.arch}`;
+  // index and publish make the branch's release (every arch in it), so they are the branch's jobs.
+  const jobId = (name: StageName) => (name === 'index' || name === 'publish' ? `${opts.branch} ${name}` : `${label} ${name}`);
   const last = STAGE_NAMES.indexOf(opts.until);
-  for (const stage of stages) {
-    if (STAGE_NAMES.indexOf(stage.name) > last) break;
+  const todo = stages.filter((s) => STAGE_NAMES.indexOf(s.name) <= last);
+  for (const [i, stage] of todo.entries()) {
     events.stage?.(stage.name, 'start');
-    await stage.run(ctx);
+    const t0 = Date.now();
+    try {
+      await stage.run(ctx);
+    } catch (err) {
+      if (stage.name !== 'build') ctx.jobs.add({ id: jobId(stage.name), state: 'failed', seconds: (Date.now() - t0) / 1000, detail: firstLine(err) });
+      else recordBuilds(ctx, label, err);
+      for (const later of todo.slice(i + 1)) ctx.jobs.skip(jobId(later.name), `${stage.name} failed`);
+      throw Object.assign(err as object, { context: ctx });
+    }
+    if (stage.name === 'build') recordBuilds(ctx, label);
+    else if (JOB_STAGES.has(stage.name)) ctx.jobs.add({ id: jobId(stage.name), ...stageDetail(ctx, stage.name), seconds: (Date.now() - t0) / 1000 });
     events.stage?.(stage.name, 'done');
   }
-  const missing = STAGE_NAMES.filter((n, i) => i <= last && !stages.some((s) => s.name === n));
-  if (missing.length) throw Object.assign(new StageNotBuiltError(missing), { context: ctx });
   return ctx;
+}
+
+/** Stages that are jobs in the summary (load, resolve and plan are bookkeeping). */
+const JOB_STAGES = new Set<StageName>(['fetch', 'package', 'index', 'publish']);
+
+function stageDetail(ctx: Context, name: StageName): { state: 'ok' | 'cached' | 'unchanged'; detail: string } {
+  switch (name) {
+    case 'fetch': {
+      const f = ctx.fetched!;
+      const downloaded = Object.values(f.toolchains).filter((t) => t.downloaded).length;
+      return { state: downloaded ? 'ok' : 'cached', detail: `${Object.keys(f.sources).length} sources, ${Object.keys(f.toolchains).length} toolchains (${downloaded} downloaded)` };
+    }
+    case 'package':
+      return { state: ctx.packagedFromCache ? 'cached' : 'ok', detail: `${ctx.packaged!.debs.length} .debs + ${ctx.packaged!.bundle.file}` };
+    case 'index':
+      return { state: ctx.indexed!.changed ? 'ok' : 'unchanged', detail: `${ctx.indexed!.tag}: ${ctx.indexed!.files.length} files${ctx.indexed!.signed ? ', signed' : ', UNSIGNED'}` };
+    case 'publish':
+      return { state: ctx.published!.changed ? 'ok' : 'unchanged', detail: ctx.published!.summary };
+    default:
+      return { state: 'ok', detail: '' };
+  }
+}
+
+function recordBuilds(ctx: Context, label: string, err?: unknown): void {
+  for (const b of ctx.built ?? []) {
+    const host = (b.result as { host?: string }).host;
+    ctx.jobs.add({
+      id: `${label} build:${b.component.name}`,
+      state: b.cacheHit ? 'cached' : 'ok',
+      seconds: b.cacheHit ? 0 : b.result.seconds,
+      detail: `${b.component.source.version} (${b.component.strategy}) key ${b.component.buildKey.slice(0, 12)}`,
+      ...(host ? { host } : {}),
+    });
+  }
+  const failures = (err as { outcomes?: Array<{ name: string; error?: Error; seconds?: number }> } | undefined)?.outcomes;
+  if (failures) {
+    for (const f of failures) if (f.error) ctx.jobs.add({ id: `${label} build:${f.name}`, state: 'failed', seconds: f.seconds ?? 0, detail: firstLine(f.error) });
+  } else if (err) ctx.jobs.add({ id: `${label} build`, state: 'failed', seconds: 0, detail: firstLine(err) });
+}
+
+function firstLine(err: unknown): string {
+  return firstLineOf((err as Error)?.message ?? String(err));
 }

@@ -5,8 +5,13 @@
  */
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { HostNotReadyError } from '../errors.js';
+import { HostNotReadyError, InvalidInputError } from '../errors.js';
 import type { Arch } from '../recipe/schema.js';
 
 /** Every object we create carries these labels, so cleanup (and the tests) can find it by label. */
@@ -56,8 +61,17 @@ export interface DockerDriver {
 }
 
 export interface ConnectOptions {
-  /** Defaults to DOCKER_HOST, then the local socket. */
+  /** `unix:///path`, `tcp://host:port` or `ssh://user@host[:port]`; defaults to DOCKER_HOST, then the local socket. */
   host?: string;
+  /** Client certificate files for a `tcp://` endpoint behind TLS (the engine's --tlsverify). */
+  tls?: TlsFiles;
+}
+
+/** PEM files, as `docker --tlscacert/--tlscert/--tlskey` take them. */
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 /** Map Docker's `uname -m`-style architecture names to ours. */
@@ -67,17 +81,69 @@ export function dockerArchToArch(a: string): Arch | undefined {
   return undefined;
 }
 
-function clientFor(host: string | undefined): { client: Docker; endpoint: string } {
-  // dockerode reads DOCKER_HOST itself when given no options; we only resolve it to say where we looked.
+/**
+ * dockerode options for one endpoint. Every connection key is set (unset ones to undefined), so
+ * nothing leaks in from DOCKER_HOST, which docker-modem reads as defaults underneath ours.
+ */
+export function dockerOptionsFor(endpoint: string, tls?: TlsFiles): Docker.DockerOptions {
+  const clear: Docker.DockerOptions = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, username: undefined, ca: undefined, cert: undefined, key: undefined };
+  if (endpoint.startsWith('unix://')) {
+    if (tls) throw new InvalidInputError(`${endpoint}: tls applies to tcp:// endpoints only`);
+    return { ...clear, socketPath: endpoint.slice('unix://'.length) };
+  }
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    throw new InvalidInputError(`Docker endpoint ${JSON.stringify(endpoint)} is not a URL`, 'expected unix:///path, tcp://host:port or ssh://user@host[:port]');
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (u.protocol === 'tcp:' || u.protocol === 'http:' || u.protocol === 'https:') {
+    const secure = tls !== undefined || u.protocol === 'https:';
+    const opts: Docker.DockerOptions = { ...clear, host, port: u.port || (secure ? 2376 : 2375), protocol: secure ? 'https' : 'http' };
+    if (tls) {
+      const read = (what: string, file: string) => {
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new InvalidInputError(`${endpoint}: cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
+        }
+      };
+      opts.ca = read('CA certificate', tls.ca);
+      opts.cert = read('client certificate', tls.cert);
+      opts.key = read('client key', tls.key);
+    }
+    return opts;
+  }
+  if (u.protocol === 'ssh:') {
+    if (tls) throw new InvalidInputError(`${endpoint}: tls applies to tcp:// endpoints only (ssh has its own)`);
+    // ssh runs `docker system dial-stdio` on the far side, as the docker CLI does: the remote user
+    // needs the docker CLI and access to its engine. Keys come from the agent, else ~/.ssh.
+    const sshOptions: Record<string, unknown> = {};
+    if (process.env.SSH_AUTH_SOCK) sshOptions.agent = process.env.SSH_AUTH_SOCK;
+    else {
+      const key = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)).find((f) => existsSync(f));
+      if (key) sshOptions.privateKey = readFileSync(key);
+    }
+    return { ...clear, host, port: u.port || 22, protocol: 'ssh', username: decodeURIComponent(u.username) || undefined, sshOptions } as Docker.DockerOptions;
+  }
+  throw new InvalidInputError(`Docker endpoint ${JSON.stringify(endpoint)}: unsupported scheme ${u.protocol}`, 'expected unix:///path, tcp://host:port or ssh://user@host[:port]');
+}
+
+function clientFor(host: string | undefined, tls?: TlsFiles): { client: Docker; probe: Docker; endpoint: string } {
   const h = host ?? process.env.DOCKER_HOST;
-  if (!h) return { client: new Docker({ socketPath: '/var/run/docker.sock' }), endpoint: 'unix:///var/run/docker.sock' };
-  if (h.startsWith('unix://')) return { client: new Docker({ socketPath: h.slice('unix://'.length) }), endpoint: h };
-  const u = new URL(h.replace(/^tcp:/, 'http:'));
-  const protocol = u.protocol === 'ssh:' ? 'ssh' : u.protocol === 'https:' ? 'https' : 'http';
-  return {
-    client: new Docker({ host: u.hostname, port: u.port || (protocol === 'ssh' ? 22 : 2375), protocol, username: u.username || undefined }),
-    endpoint: h,
-  };
+  const endpoint = h ?? 'unix:///var/run/docker.sock';
+  // DOCKER_HOST comes with the docker CLI's TLS variables.
+  const certs = process.env.DOCKER_CERT_PATH;
+  if (!host && !tls && certs && process.env.DOCKER_TLS_VERIFY === '1' && /^tcp:/.test(endpoint)) {
+    tls = { ca: join(certs, 'ca.pem'), cert: join(certs, 'cert.pem'), key: join(certs, 'key.pem') };
+  }
+  const opts = dockerOptionsFor(h && !h.includes('://') ? `tcp://${h}` : endpoint, tls);
+  // Pings go over a fresh connection each time: an engine that is shutting down has closed its
+  // listener but still answers on kept-alive connections, so a pooled ping would say "up".
+  // (ssh dials a new connection per request anyway.)
+  const fresh = opts.protocol === 'ssh' ? undefined : opts.protocol === 'https' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+  return { client: new Docker(opts), probe: new Docker({ ...opts, ...(fresh ? { agent: fresh } : {}) }), endpoint };
 }
 
 /** Collect a daemon JSON message stream; the builder's `error` messages become one rejection with the tail. */
@@ -149,11 +215,12 @@ class LocalDockerDriver implements DockerDriver {
   constructor(
     readonly client: Docker,
     readonly endpoint: string,
+    private readonly probeClient: Docker = client,
   ) {}
 
   async ping(): Promise<void> {
     try {
-      await this.client.ping();
+      await this.probeClient.ping();
     } catch (err) {
       throw new HostNotReadyError(
         `cannot reach the Docker engine at ${this.endpoint}: ${(err as Error).message}`,
@@ -240,8 +307,39 @@ class LocalDockerDriver implements DockerDriver {
 
 /** Connect to the engine (DOCKER_HOST or the local socket) and check it answers. */
 export async function connectDocker(opts: ConnectOptions = {}): Promise<DockerDriver> {
-  const { client, endpoint } = clientFor(opts.host);
-  const driver = new LocalDockerDriver(client, endpoint);
+  const { client, probe, endpoint } = clientFor(opts.host, opts.tls);
+  const driver = new LocalDockerDriver(client, endpoint, probe);
   await driver.ping();
   return driver;
+}
+
+/**
+ * Copy an image from one engine to another (`docker save | docker load`, streamed; nothing on
+ * disk): how a farm host gets a builder image another host already has, instead of building it
+ * again. Image ids and tags survive the trip, so content-key tags mean the same on both engines.
+ * Rejects if either side fails or goes away mid-way (the load is aborted).
+ */
+export async function transferImage(from: DockerDriver, to: DockerDriver, ref: string, onProgress?: BuildProgress): Promise<void> {
+  const abort = new AbortController();
+  const tarball = (await from.client.getImage(ref).get()) as NodeJS.ReadableStream;
+  let sourceError: Error | undefined;
+  tarball.on('error', (err: Error) => {
+    sourceError = err;
+    abort.abort();
+  });
+  // A source that ends early is caught by the engine ("unexpected EOF"); one that dies says so here.
+  tarball.on('aborted', () => {
+    sourceError = new Error(`the image stream from ${from.endpoint} was cut off`);
+    abort.abort();
+  });
+  try {
+    const res = await to.client.loadImage(tarball, { quiet: true, abortSignal: abort.signal } as object);
+    await follow(to.client, res, onProgress);
+  } catch (err) {
+    throw new Error(`copying ${ref} from ${from.endpoint} to ${to.endpoint} failed: ${(sourceError ?? (err as Error)).message.split('\n')[0]}`);
+  }
+  if (sourceError) throw new Error(`copying ${ref} from ${from.endpoint} to ${to.endpoint} failed: ${sourceError.message}`);
+  const [a, b] = await Promise.all([from.inspectImage(ref), to.inspectImage(ref)]);
+  if (!b) throw new Error(`copying ${ref} from ${from.endpoint} to ${to.endpoint}: the image is not there after the load`);
+  if (a && a.Id !== b.Id) throw new Error(`copying ${ref} from ${from.endpoint} to ${to.endpoint}: it arrived as ${b.Id}, expected ${a.Id}`);
 }

@@ -6,14 +6,15 @@
  * output directory, or a hard link to anything but a regular file already extracted from the same
  * archive. Nothing is ever written through a symlink (each parent directory is checked) and set-id
  * bits are dropped. Ownership is not restored: files belong to whoever runs crio-build.
+ * A refused archive leaves nothing behind: what this call created is removed again.
  */
 import { createWriteStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
-import { CrioBuildError, ExitCode } from '../errors.js';
+import { CrioBuildError, ExitCode, quote } from '../errors.js';
 
 export class UnsafeArchiveError extends CrioBuildError {
   constructor(message: string) {
@@ -56,18 +57,26 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
   if (!want) throw new UnsafeArchiveError(`output path ${JSON.stringify(opts.want)} is not a plain relative path`);
   const wantBase = posix.basename(want);
   const wantDir = posix.dirname(want) === '.' ? '' : posix.dirname(want);
-  await mkdir(join(root, wantDir), { recursive: true });
+  /** Paths this call made (the first new directory of a mkdir -p), removed again on refusal. */
+  const created: string[] = [];
+  const mkdirp = async (dir: string) => {
+    const first = await mkdir(dir, { recursive: true });
+    if (first) created.push(first);
+  };
+  await mkdirp(join(root, wantDir));
 
   const done: ExtractedFile[] = [];
   const regular = new Set<string>();
+  let current = '';
   const fail = (name: string, why: string): never => {
-    throw new UnsafeArchiveError(`refusing archive entry ${JSON.stringify(name)} for output ${want}: ${why}`);
+    throw new UnsafeArchiveError(`refusing archive entry ${quote(name, 200)} for output ${want}: ${why}`);
   };
 
   /** Archive name -> path under root, or a refusal. */
   const place = (name: string): string => {
     if (name.startsWith('/') || isAbsolute(name)) fail(name, 'absolute path');
     if (name.split('/').includes('..')) fail(name, 'path contains ..');
+    if (/[\p{Cc}\p{Cf}]/u.test(name)) fail(name, 'control or invisible character in the name');
     const rel = safeRelative(name);
     if (!rel) fail(name, 'empty or invalid path');
     if (rel !== wantBase && !rel!.startsWith(wantBase + '/')) fail(name, `outside the requested ${wantBase}`);
@@ -90,6 +99,7 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
   const work = (async () => {
     for await (const entry of ex) {
       const h = entry.header;
+      current = h.name;
       const rel = place(h.name);
       const abs = join(root, rel);
       if (!inside(root, abs)) fail(h.name, 'resolves outside the output directory');
@@ -99,15 +109,16 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
       switch (h.type) {
         case 'directory':
           if (existing && !existing.isDirectory()) fail(h.name, 'a directory would replace a file or link');
-          await mkdir(abs, { recursive: true });
+          await mkdirp(abs);
           await chmod(abs, mode | 0o700);
           done.push({ path: rel, type: 'directory' });
           break;
         case 'file':
         case 'contiguous-file':
           if (existing) fail(h.name, 'duplicate entry');
-          await mkdir(join(abs, '..'), { recursive: true });
+          await mkdirp(join(abs, '..'));
           // 'wx': never follows or replaces something that appeared meanwhile.
+          created.push(abs);
           await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode }));
           await chmod(abs, mode);
           if (h.mtime) await utimes(abs, h.mtime, h.mtime);
@@ -116,12 +127,14 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
           continue; // body consumed by the pipeline
         case 'symlink': {
           const target = h.linkname ?? '';
-          if (!target || target.startsWith('/') || isAbsolute(target)) fail(h.name, `symlink to absolute path ${JSON.stringify(target)}`);
+          if (!target || target.startsWith('/') || isAbsolute(target)) fail(h.name, `symlink to absolute path ${quote(target)}`);
+          if (/[\p{Cc}\p{Cf}]/u.test(target)) fail(h.name, `symlink target ${quote(target)} has a control or invisible character`);
           const dest = resolve(join(abs, '..'), target);
           if (!inside(root, dest)) fail(h.name, `symlink points outside the output directory (${target})`);
           if (existing) fail(h.name, 'duplicate entry');
-          await mkdir(join(abs, '..'), { recursive: true });
+          await mkdirp(join(abs, '..'));
           await symlink(target, abs);
+          created.push(abs);
           done.push({ path: rel, type: 'symlink' });
           break;
         }
@@ -130,6 +143,7 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
           const target = place(h.linkname ?? '');
           if (!regular.has(target)) fail(h.name, `hard link to ${JSON.stringify(h.linkname)}, which is not a file extracted from this archive`);
           if (existing) fail(h.name, 'duplicate entry');
+          created.push(abs);
           await copyFile(join(root, target), abs);
           await chmod(abs, mode);
           regular.add(rel);
@@ -149,7 +163,10 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
   } catch (err) {
     ex.destroy();
     (archive as Readable).destroy?.();
-    throw err;
+    for (const p of created.reverse()) await rm(p, { recursive: true, force: true });
+    if (err instanceof CrioBuildError) throw err;
+    // A truncated or malformed stream (a header claiming more data than follows, bad checksums).
+    throw new UnsafeArchiveError(`refusing archive for output ${want}${current ? ` at entry ${quote(current, 200)}` : ''}: ${(err as Error).message}`);
   }
   await feed;
   return done;

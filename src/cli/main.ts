@@ -9,7 +9,16 @@ import { runDoctor } from '../doctor.js';
 import { CrioBuildError, ExitCode, UsageError } from '../errors.js';
 import { checkArch } from '../farm/planner.js';
 import { TOOL_VERSION } from '../farm/keys.js';
-import { runPipeline, StageNotBuiltError, type Context, type StageName } from '../pipeline.js';
+import { runPipeline, type Context, type StageName } from '../pipeline.js';
+import { JobLog } from '../farm/jobs.js';
+import { runMatrix } from '../farm/nightly.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { createReporter, type Reporter } from './reporter.js';
+import { footer, runManifest } from './run-output.js';
+import { lockRun, releaseOptions, releaseSettings, type ReleaseArgs } from './run-options.js';
+import { keysCommand } from './keys.js';
+import { cacheCommand } from './cache.js';
+import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
 import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
@@ -26,8 +35,11 @@ const EXIT_CODES = `Exit codes:
   3    invalid recipe, config or lock file (file:line: field: problem)
   4    source error (unreachable remote, missing commit, checksum mismatch)
   5    host not ready (Docker, qemu binfmt, disk): run \`crio-build doctor\`
-  6    the requested stages are not built into this version yet
-  130  interrupted`;
+  75   another run holds the cache or artifacts dir (with --no-wait)
+  130  interrupted (143 on SIGTERM)
+
+Environment: GITHUB_TOKEN (publish to GitHub), CRIO_BUILD_SIGNING_KEY and CRIO_BUILD_SIGNING_PASSPHRASE
+(the apt repository key), CRIO_BUILD_CONFIG, CRIO_BUILD_CACHE. Secrets are never printed.`;
 
 interface CommonArgs {
   config?: string;
@@ -47,6 +59,8 @@ interface BranchArgs extends CommonArgs {
   force?: boolean;
   'pause-image'?: string;
 }
+
+type MainArgs = BranchArgs & ReleaseArgs;
 
 function commonOptions<T>(y: Argv<T>) {
   return y
@@ -94,33 +108,103 @@ async function runBranch(a: BranchArgs, until: StageName) {
   const strategy = checkStrategy(a.strategy);
   const pauseImage = pauseImageOption(a['pause-image']);
   const settings = await settingsFrom(a);
-  // Ctrl-C or a TERM from CI removes every container this run started before exiting.
-  if (until === 'index') installSignalCleanup({ onSignal: (sig, n) => process.stderr.write(`crio-build: ${sig}: removing ${n} container(s)\n`) });
   return runPipeline(
     { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until, force: a.force, pauseImage },
     stderrEvents(a.quiet),
   );
 }
 
+/**
+ * A build-and-release run: one at a time per cache and artifacts dir; containers removed on Ctrl-C
+ * or TERM; always ends with the summary table (and the manifest when asked), even when a job failed.
+ */
+async function releaseRun(
+  a: CommonArgs & ReleaseArgs & { json?: boolean },
+  settings: Settings,
+  reporter: Reporter,
+  run: (jobs: JobLog) => Promise<Context[]>,
+): Promise<void> {
+  installSignalCleanup({ onSignal: (sig, n) => process.stderr.write(`crio-build: ${sig}: removing ${n} container(s)\n`) });
+  const unlock = await lockRun([settings.cacheDir, resolve(a.artifacts)], a.wait, (m) => reporter.note(m));
+  const started = new Date();
+  const jobs = new JobLog();
+  let runs: Context[] = [];
+  let failure: unknown;
+  try {
+    runs = await run(jobs);
+  } catch (err) {
+    failure = err;
+    const ctx = (err as { context?: Context }).context;
+    if (ctx) runs = [ctx];
+  } finally {
+    await unlock();
+  }
+  reporter.finish(jobs.records, jobs.failed || failure ? 'crio-build: finished with failures' : 'crio-build: done', footer(runs));
+  const m = runManifest(jobs, runs, started);
+  if (a.manifest) await writeFileAtomic(resolve(a.manifest), `${JSON.stringify(m, null, 2)}\n`);
+  if (a.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+  if (failure) throw failure;
+  if (jobs.failed) process.exitCode = ExitCode.jobFailed;
+}
+
 export function buildCli(argv: string[]) {
   return yargs(argv)
     .scriptName('crio-build')
     .usage('$0 <branch> --arch <arch>\n\nBuild CRI-O and its companions from pinned upstream sources into .deb packages, a bundle and an apt repository.')
-    .command<BranchArgs>(
+    .command<MainArgs>(
       '$0 <branch>',
-      'build everything for a branch and arch (plan, fetch, build, package, index)',
+      'build everything for a branch and arch: plan, fetch, build, package, index (and publish with --publish)',
       (y) =>
-        branchOptions(y)
-          .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
-          .option('pause-image', PAUSE_IMAGE_OPTION) as unknown as Argv<BranchArgs>,
+        releaseOptions(
+          branchOptions(y)
+            .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
+            .option('pause-image', PAUSE_IMAGE_OPTION),
+        ) as unknown as Argv<MainArgs>,
       async (a) => {
-        try {
-          await runBranch(a, 'index');
-        } catch (err) {
-          const ctx = (err as { context?: Context }).context;
-          if (err instanceof StageNotBuiltError && ctx?.packaged) process.stderr.write(packagedAsText(ctx.packaged));
-          throw err;
-        }
+        const arch = checkArch(a.arch);
+        const strategy = checkStrategy(a.strategy);
+        const pauseImage = pauseImageOption(a['pause-image']);
+        const settings = await settingsFrom(a);
+        const release = await releaseSettings(a);
+        const reporter = createReporter(a.quiet);
+        await releaseRun(a, settings, reporter, async (jobs) => {
+          const ctx = await runPipeline(
+            { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until: a.publish ? 'publish' : 'index', force: a.force, pauseImage, index: release.index, publish: release.publish, jobs },
+            reporter.events(`${a.branch}/${arch}`),
+          );
+          return [ctx];
+        });
+      },
+    )
+    .command<NightlyArgs & ReleaseArgs & CommonArgs>(
+      'nightly',
+      'the nightly matrix: every branch x arch asked for (default: all branches, arm64 and amd64), each released once',
+      (y) => releaseOptions(nightlyOptions(commonOptions(y))) as unknown as Argv<NightlyArgs & ReleaseArgs & CommonArgs>,
+      async (a) => {
+        const settings = await settingsFrom(a);
+        const recipes = await loadRecipes(a.recipes && resolve(a.recipes));
+        const { branches, arches } = nightlyMatrix(a, recipes);
+        const release = await releaseSettings(a);
+        const reporter = createReporter(a.quiet);
+        reporter.note(`nightly: ${branches.join(', ')} x ${arches.join(', ')}`);
+        await releaseRun(a, settings, reporter, async (jobs) => {
+          const r = await runMatrix({
+            jobs,
+            branches,
+            arches,
+            strategy: checkStrategy(a.strategy),
+            settings,
+            recipesDir: a.recipes && resolve(a.recipes),
+            artifactsDir: resolve(a.artifacts),
+            force: a.force,
+            pauseImage: pauseImageOption(a['pause-image']),
+            index: release.index,
+            publish: release.publish,
+            publishing: a.publish,
+            reporter,
+          });
+          return r.runs;
+        });
       },
     )
     .command<BranchArgs>(
@@ -188,6 +272,8 @@ export function buildCli(argv: string[]) {
         .demandCommand(1, 'say `recipes list` or `recipes show <name>`'),
     )
     .command('builders', 'list, prune or bootstrap builder and base images', (y) => buildersCommand(y))
+    .command(cacheCommand)
+    .command(keysCommand)
     .command<CommonArgs & { json: boolean }>(
       'doctor',
       'check this host: Docker daemon, qemu binfmt for arm64, git, free disk',

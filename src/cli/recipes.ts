@@ -2,7 +2,7 @@
  * `recipes list` and `recipes show`: what the loaded recipes say, as text or JSON.
  */
 import { stringify } from 'yaml';
-import { UsageError } from '../errors.js';
+import { quote, UsageError } from '../errors.js';
 import type { RecipeSet } from '../recipe/loader.js';
 import { table } from './render.js';
 
@@ -33,7 +33,7 @@ export function recipeShow(set: RecipeSet, name: string, json: boolean): string 
   const found = set.branches.get(name) ?? set.components.get(name) ?? set.toolchains.get(name);
   if (!found) {
     const all = [...set.branches.keys(), ...set.components.keys(), ...set.toolchains.keys()].sort();
-    throw new UsageError(`no recipe named "${name}"`, `recipes: ${all.join(', ')}`);
+    throw new UsageError(`no recipe named ${quote(name)}`, `recipes: ${all.join(', ')}`);
   }
   return json ? JSON.stringify(found.recipe, null, 2) : `# ${found.file}\n${stringify(found.recipe).trimEnd()}`;
 }

@@ -1,16 +1,15 @@
 /**
- * Build stage: Plan + fetched sources -> one build per component, run in parallel through p-queue,
+ * Build stage: Plan + fetched sources -> one build per component, spread over the farm's Docker
+ * hosts (./hosts.ts: a p-queue per host, native hosts first, jobs moved off a host that goes away),
  * each output stored in the cache under its content key. A job whose key is already there is a
- * cache hit and is not built again (unless forced).
+ * cache hit and is not built again (unless forced). The host is not part of the key.
  */
 import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import PQueue from 'p-queue';
-import type { Settings } from '../config.js';
+import { defaultHostConfig, type HostConfig, type Settings } from '../config.js';
 import { CrioBuildError, ExitCode } from '../errors.js';
-import { ensureBuilderImage, builderSpecFor, type BuilderImage } from '../builder/builder-image.js';
-import { connectDocker, type DockerDriver } from '../builder/docker.js';
+import { builderSpecFor, type BuilderSpec } from '../builder/builder-image.js';
 import type { OnBuilderEvent } from '../builder/events.js';
 import { runBuild } from '../builder/run-build.js';
 import type { BuildJob, BuildResult } from '../builder/types.js';
@@ -18,24 +17,41 @@ import type { Fetched } from '../source/fetch.js';
 import { tempNameFor, writeFileAtomic } from '../util/atomic.js';
 import type { Plan, PlannedComponent } from './planner.js';
 import { writeBuiltComponentRecord } from '../package/stage.js';
+import { HostPool, type AttemptContext, type FarmJob, type PoolOptions } from './hosts.js';
 
 export interface BuildStageOptions {
   settings: Settings;
   artifactsDir: string;
   /** Build again even when the cache has this key. */
   force?: boolean;
-  /** Builds at once on the local engine. */
+  /** Builds at once on the local engine, when no hosts are configured (default 2). */
   concurrency?: number;
+  /** The farm's Docker hosts; default `settings.hosts`, else the local engine. */
+  hosts?: HostConfig[];
+  /** An already connected pool (it is not closed here); `hosts` is then ignored. */
+  pool?: HostPool;
+  /** Retries, health-check interval and ping timeout of the pool made here. */
+  poolOptions?: Omit<PoolOptions, 'onEvent'>;
   onEvent?: OnBuilderEvent;
   onLine?: (component: string, line: string) => void;
 }
 
+/** What a build recorded in the cache: the builder's result and the farm host that ran it. */
+export interface FarmBuildResult extends BuildResult {
+  /** The farm host that built it (absent in results cached before hosts were recorded). */
+  host?: string;
+}
+
 export interface BuiltComponentOutcome {
   component: PlannedComponent;
-  result: BuildResult;
+  result: FarmBuildResult;
   /** Where the outputs are, under artifacts/<branch>/<arch>/build/<component>. */
   outDir: string;
   cacheHit: boolean;
+  /** The host that built the outputs: this run's, or for a cache hit the one that built the cached outputs, if recorded. */
+  host?: string;
+  /** Attempts this run made (2 or more when a host went away under it); 0 for a cache hit. */
+  attempts: number;
 }
 
 export function buildCacheDir(settings: Settings, key: string): string {
@@ -43,53 +59,73 @@ export function buildCacheDir(settings: Settings, key: string): string {
 }
 
 export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOptions): Promise<BuiltComponentOutcome[]> {
-  const driver = await connectDocker();
-  await driver.ping();
-  const hostArch = await driver.hostArch();
-  const images = new Map<string, Promise<BuilderImage>>();
-  const queue = new PQueue({ concurrency: opts.concurrency ?? 2 });
   const base = join(opts.artifactsDir, plan.branch, plan.arch);
+  const outcomes = new Map<string, BuiltComponentOutcome>();
 
-  const one = async (c: PlannedComponent): Promise<BuiltComponentOutcome> => {
+  // Cache hits first: a run with nothing to build needs no Docker host.
+  const misses: PlannedComponent[] = [];
+  for (const c of plan.components) {
     const cached = buildCacheDir(opts.settings, c.buildKey);
+    if (opts.force || !existsSync(join(cached, 'result.json'))) {
+      misses.push(c);
+      continue;
+    }
+    opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: cache hit ${c.buildKey.slice(0, 12)}` });
+    const result = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as FarmBuildResult;
     const outDir = join(base, 'build', c.name);
-    if (!opts.force && existsSync(join(cached, 'result.json'))) {
-      opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: cache hit ${c.buildKey.slice(0, 12)}` });
-      const result = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as BuildResult;
-      await publishOutputs(join(cached, 'out'), outDir);
-      await recordFor(c, plan, result, base);
-      return { component: c, result, outDir, cacheHit: true };
-    }
-    const job = toJob(c, fetched, plan, join(base, 'logs', `${c.name}.log`));
-    const spec = builderSpecFor(job, hostArch);
-    const imageKey = JSON.stringify([spec.name, spec.platform, spec.crossTarget ?? null, spec.toolchain.sha256]);
-    // One builder image per spec, shared by the components that need it (not built twice in parallel).
-    if (!images.has(imageKey)) images.set(imageKey, ensureBuilderImage(driver, spec, { onEvent: opts.onEvent, base: { debCacheDir: join(opts.settings.cacheDir, 'debootstrap') } }));
-    const builderImage = await images.get(imageKey)!;
-
-    const scratch = tempNameFor(cached);
-    job.outDir = join(scratch, 'out');
-    try {
-      const result = await runBuild(job, { driver, hostArch, builderImage, onEvent: opts.onEvent, onLine: (l) => opts.onLine?.(c.name, l) });
-      await writeFileAtomic(join(scratch, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-      await rm(cached, { recursive: true, force: true });
-      await mkdir(join(cached, '..'), { recursive: true });
-      await rename(scratch, cached);
-      await publishOutputs(join(cached, 'out'), outDir);
-      await recordFor(c, plan, result, base);
-      return { component: c, result, outDir, cacheHit: false };
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-  };
-  // Every build runs to its end even when another fails: what succeeded is cached for the rerun.
-  const settled = await Promise.allSettled(plan.components.map((c) => queue.add(() => one(c)) as Promise<BuiltComponentOutcome>));
-  const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ name: plan.components[i]!.name, error: s.reason as Error }] : []));
-  if (failed.length === 1) throw failed[0]!.error;
-  if (failed.length > 1) {
-    throw new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
+    await publishOutputs(join(cached, 'out'), outDir);
+    await recordFor(c, plan, result, base);
+    outcomes.set(c.name, { component: c, result, outDir, cacheHit: true, host: result.host, attempts: 0 });
   }
-  return settled.map((s) => (s as PromiseFulfilledResult<BuiltComponentOutcome>).value);
+
+  if (misses.length > 0) {
+    const pool = opts.pool ?? (await HostPool.connect(opts.hosts ?? opts.settings.hosts ?? [defaultHostConfig(opts.concurrency ?? 2)], { ...opts.poolOptions, onEvent: opts.onEvent }));
+    const builderOptions = { onEvent: opts.onEvent, base: { debCacheDir: join(opts.settings.cacheDir, 'debootstrap') } };
+
+    // One attempt of one component on one host: ensure the builder image there (seeded from
+    // another host when it has it), build into a scratch dir, then move it into the cache.
+    const attempt = async (c: PlannedComponent, spec: BuilderSpec, ctx: AttemptContext): Promise<BuiltComponentOutcome> => {
+      const cached = buildCacheDir(opts.settings, c.buildKey);
+      const outDir = join(base, 'build', c.name);
+      const logFile = join(base, 'logs', `${c.name}.log`);
+      // The log of the attempt on the host that went away is kept beside the new one.
+      if (ctx.movedFrom) await rename(logFile, join(base, 'logs', `${c.name}.attempt${ctx.attempt - 1}-${ctx.movedFrom.host}.log`)).catch(() => undefined);
+      const job = toJob(c, fetched, plan, logFile);
+      const builderImage = await pool.builderImage(ctx.host, spec, builderOptions);
+      const scratch = tempNameFor(cached);
+      job.outDir = join(scratch, 'out');
+      try {
+        const built = await runBuild(job, { driver: ctx.host.driver, hostArch: plan.hostArch, builderImage, onEvent: opts.onEvent, onLine: (l) => opts.onLine?.(c.name, l) });
+        // Given up on (its host was declared gone): the retry elsewhere owns the cache entry.
+        if (ctx.signal.aborted) throw new Error(`${c.name}: attempt on ${ctx.host.name} was given up`);
+        const result: FarmBuildResult = { ...built, host: ctx.host.name };
+        await writeFileAtomic(join(scratch, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+        await rm(cached, { recursive: true, force: true });
+        await mkdir(join(cached, '..'), { recursive: true });
+        await rename(scratch, cached);
+        await publishOutputs(join(cached, 'out'), outDir);
+        await recordFor(c, plan, result, base);
+        return { component: c, result, outDir, cacheHit: false, host: ctx.host.name, attempts: ctx.attempt };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    };
+
+    const jobs: FarmJob<BuiltComponentOutcome>[] = misses.map((c) => {
+      // The builder is the plan's (its strategy and toolchain arch); the host is picked by where that platform is native.
+      const spec = builderSpecFor(toJob(c, fetched, plan, ''), plan.hostArch);
+      return { id: c.name, platform: spec.platform, run: (ctx) => attempt(c, spec, ctx) };
+    });
+    // Every build runs to its end even when another fails: what succeeded is cached for the rerun.
+    const settled = await pool.run(jobs);
+    const failed = settled.flatMap((s) => (s.status === 'done' ? [] : [{ name: s.id, error: s.error }]));
+    for (const s of settled) if (s.status === 'done') outcomes.set(s.id, s.value);
+    if (failed.length === 1) throw failed[0]!.error;
+    if (failed.length > 1) {
+      throw new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
+    }
+  }
+  return plan.components.map((c) => outcomes.get(c.name)!);
 }
 
 /** build/<component>.json beside the outputs: what `crio-build package` reads to package them later. */

@@ -3,7 +3,7 @@
  * the artifacts it produces, so the plan says exactly what a run will make before it makes it.
  */
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { quote, UsageError } from '../errors.js';
 import type { Settings } from '../config.js';
 import type { RecipeSet } from '../recipe/loader.js';
 import type { LockedArchive, LockedComponent, Resolution } from '../recipe/resolver.js';
@@ -69,7 +69,7 @@ export function hostArch(): Arch {
 
 export function checkArch(arch: string): Arch {
   if (!(SUPPORTED_ARCHES as readonly string[]).includes(arch)) {
-    throw new UsageError(`unknown arch "${arch}"`, `supported arches: ${SUPPORTED_ARCHES.join(', ')}`);
+    throw new UsageError(`unknown arch ${quote(arch)}`, `supported arches: ${SUPPORTED_ARCHES.join(', ')}`);
   }
   return arch as Arch;
 }

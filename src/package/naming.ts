@@ -2,6 +2,7 @@
  * Names and versions of what the package stage produces, known before anything is built so the
  * plan can list every artifact. Upstream components map to Debian package names here.
  */
+import { createHash } from 'node:crypto';
 import type { Arch } from '../recipe/schema.js';
 
 /** Debian package name per component recipe. */
@@ -36,8 +37,18 @@ export function debVersion(upstreamVersion: string): string {
  * the real version lives in the control file and the Packages index, not in the file name.
  */
 export function assetSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+  // A leading dot would hide the file (and GitHub renames such assets); empty is not a name.
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_') || '_';
+  if (safe.length <= MAX_ASSET_NAME) return safe;
+  // Too long for a file or asset name: keep the start and the extension, and a hash of the whole
+  // name so two long names stay different.
+  const ext = /(\.[A-Za-z0-9]{1,8}){1,2}$/.exec(safe)?.[0] ?? '';
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  return `${safe.slice(0, MAX_ASSET_NAME - ext.length - hash.length - 1)}-${hash}${ext}`;
 }
+
+/** File name length limit of most file systems, and of GitHub release asset names. */
+export const MAX_ASSET_NAME = 255;
 
 export function debFileName(pkg: string, version: string, arch: Arch): string {
   return assetSafe(`${pkg}_${version.replace(/^\d+:/, '')}_${arch}.deb`);

@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, printable, quote } from '../errors.js';
 import {
   branchRecipe,
   componentRecipe,
@@ -49,7 +49,7 @@ export async function loadRecipes(dir: string = DEFAULT_RECIPES_DIR): Promise<Re
       const { value, lineOf: at } = validateYaml(file, await readDataFile(path), FOLDERS[folder]);
       const stem = path.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
       if (value.name !== stem) {
-        problems.push({ file, line: at(['name']), path: 'name', message: `"${value.name}" must match the file name "${stem}"` });
+        problems.push({ file, line: at(['name']), path: 'name', message: `"${value.name}" must match the file name ${quote(stem)}` });
         continue;
       }
       lineOf.set(file, at);
@@ -58,14 +58,15 @@ export async function loadRecipes(dir: string = DEFAULT_RECIPES_DIR): Promise<Re
   }
   problems.push(...crossCheck(set, (file, path) => lineOf.get(file)?.(path) ?? 1));
   if (problems.length) throw new InvalidInputError(formatProblems(problems));
-  if (set.branches.size === 0) throw new InvalidInputError(`${dir}: no branch recipes found in ${join(dir, 'branches')}`);
+  if (set.branches.size === 0) throw new InvalidInputError(`${printable(dir)}: no branch recipes found in ${printable(join(dir, 'branches'))}`);
   return set;
 }
 
 async function yamlFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
-    throw err;
+    // --recipes naming a file, or a folder that cannot be read: the user's input, not a crash.
+    throw new InvalidInputError(`${printable(dir)}: cannot read this recipes folder (${err.code === 'ENOTDIR' ? 'not a directory' : (err.code ?? err.message)})`);
   });
   return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => join(dir, n));
 }
@@ -83,13 +84,13 @@ function crossCheck(set: RecipeSet, lineOf: (file: string, path: PropertyKey[]) 
         at(['components', name], `unknown component "${name}" (known: ${known(set.components)})`);
         continue;
       }
-      if ('tag' in ref && !(ref.tag in component.recipe.releases)) {
+      if ('tag' in ref && !Object.hasOwn(component.recipe.releases, ref.tag)) {
         const tags = Object.keys(component.recipe.releases).sort().join(', ') || '(none)';
         at(['components', name, 'tag'], `tag "${ref.tag}" is not pinned in ${component.file} (pinned: ${tags})`);
       }
     }
     for (const [name, o] of Object.entries(b.overrides)) {
-      if (!(name in b.components)) at(['overrides', name], `override for "${name}", which this branch does not build (its components: ${Object.keys(b.components).join(', ')})`);
+      if (!Object.hasOwn(b.components, name)) at(['overrides', name], `override for "${name}", which this branch does not build (its components: ${Object.keys(b.components).join(', ')})`);
       if (o.toolchain && !set.toolchains.has(o.toolchain)) at(['overrides', name, 'toolchain'], `unknown toolchain "${o.toolchain}" (known: ${known(set.toolchains)})`);
     }
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { Resolution } from './resolver.js';
-import { gitCommit, refName, safeName, sha256Hex, sourceUrl } from './schema.js';
+import { dirName, gitCommit, refName, safeName, sha256Hex, sourceUrl } from './schema.js';
 import { readDataFile, validateYaml } from './yaml-validate.js';
 
 const archive = z.object({ url: sourceUrl, sha256: sha256Hex }).strict();
@@ -15,7 +15,8 @@ const lockSchema = z
     lockVersion: z.literal(1),
     branch: safeName,
     kubernetes: z.string().regex(/^1\.\d+$/),
-    resolvedAt: z.string().max(64),
+    // Shown when the lock is used: a timestamp, never free text (control characters would reach the terminal).
+    resolvedAt: z.string().max(64).regex(/^[0-9][0-9T:.+-]*Z?$/, 'an ISO 8601 timestamp'),
     components: z.record(
       safeName,
       z
@@ -24,7 +25,7 @@ const lockSchema = z
           ref: z.object({ kind: z.enum(['branch', 'tag']), name: refName }).strict(),
           commit: gitCommit,
           commitTime: z.number().int().nonnegative(),
-          version: z.string().regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'an upstream version'),
+          version: z.string().max(128).regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'an upstream version'),
           pinnedBy: z.enum(['recipe', 'config', 'trust-on-first-use', 'branch-head']),
         })
         .strict(),
@@ -33,8 +34,8 @@ const lockSchema = z
       safeName,
       z
         .object({
-          version: z.string().max(32),
-          root: z.string().regex(/^[A-Za-z0-9._-]+$/),
+          version: z.string().max(32).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'a version without control characters'),
+          root: dirName,
           overridden: z.boolean(),
           archives: z.object({ amd64: archive.optional(), arm64: archive.optional() }).strict(),
         })

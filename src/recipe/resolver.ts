@@ -3,7 +3,7 @@
  * every toolchain into a URL and sha256). The Resolution is also the lock record: a later run
  * given it with --lock uses exactly those inputs and asks no remote anything.
  */
-import { SourceError, UsageError } from '../errors.js';
+import { quote, SourceError, UsageError } from '../errors.js';
 import type { Settings } from '../config.js';
 import { SourceCache } from '../source/cache.js';
 import { fetchCommit, lsRemote, type RemoteRefs } from '../source/git.js';
@@ -50,7 +50,7 @@ export interface Resolution {
 export function findBranch(recipes: RecipeSet, name: string): BranchRecipe {
   const b = recipes.branches.get(name);
   if (!b) {
-    throw new UsageError(`unknown branch "${name}"`, `known branches: ${[...recipes.branches.keys()].sort().join(', ')}`);
+    throw new UsageError(`unknown branch ${quote(name)}`, `known branches: ${[...recipes.branches.keys()].sort().join(', ')}`);
   }
   return b.recipe;
 }
@@ -111,7 +111,7 @@ export async function resolve(recipes: RecipeSet, branchName: string, settings: 
 
 function pinSource(ref: ComponentRef, recipe: ComponentRecipe['releases'], swapped: Record<string, unknown> | undefined): LockedComponent['pinnedBy'] {
   if ('branch' in ref) return 'branch-head';
-  if (swapped?.[ref.tag]) return 'config';
+  if (swapped && Object.hasOwn(swapped, ref.tag)) return 'config';
   return 'commit' in (recipe[ref.tag] ?? {}) ? 'recipe' : 'trust-on-first-use';
 }
 
@@ -128,7 +128,7 @@ function pickCommit(name: string, ref: ComponentRef, refs: RemoteRefs, releases:
     }
     return head;
   }
-  const release = releases[ref.tag];
+  const release = Object.hasOwn(releases, ref.tag) ? releases[ref.tag] : undefined;
   const remote = refs.tags.get(ref.tag);
   if (!release) throw new SourceError(`${name}: tag ${ref.tag} is not a release in its recipe`, `releases: ${Object.keys(releases).sort().join(', ')}`);
   if (!('commit' in release)) {

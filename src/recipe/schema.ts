@@ -28,7 +28,21 @@ export const gitCommit = z.string().regex(/^[0-9a-f]{40}$/, '40 lower-case hex d
 export const sourceUrl = z
   .string()
   .max(2048)
-  .regex(/^(https?|file):\/\/[^\s]+$/, 'an http://, https:// or file:// URL without spaces');
+  // No control or invisible characters either: a NUL would crash git's argv, an RTL override spoofs the plan.
+  .regex(/^(https?|file):\/\/[^\s\p{Cc}\p{Cf}]+$/u, 'an http://, https:// or file:// URL without spaces or control characters');
+
+/** A path inside the source tree: relative, no `..` or `.`-only path, no control characters (checked again at build time). */
+const treePath = z
+  .string()
+  .max(512)
+  .regex(/^[^/\p{Cc}\p{Cf}][^\p{Cc}\p{Cf}]*$/u, 'a relative path inside the source tree, without control characters')
+  .refine((p) => !p.split('/').includes('..') && p.split('/').some((s) => s !== '' && s !== '.'), 'a relative path inside the source tree, without ".."');
+
+/** A single directory name (what a toolchain archive unpacks to). */
+export const dirName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, 'a single directory name')
+  .refine((s) => s !== '.' && s !== '..', 'a single directory name, not "." or ".."');
 
 const envMap = z.record(
   z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),
@@ -41,7 +55,7 @@ export const OUTPUT_TYPES = ['binary', 'config', 'unit', 'man', 'completion', 'd
 const output = z
   .object({
     /** Path relative to the source tree after the build; a directory is taken whole. */
-    path: z.string().max(512),
+    path: treePath,
     type: z.enum(OUTPUT_TYPES),
     /** For binaries: the arguments that make it print its version (run under qemu for a foreign arch). */
     versionArgs: z.array(z.string().max(256)).max(8).optional(),
@@ -53,7 +67,7 @@ const output = z
 /** A file made by running a freshly built binary, like cri-o's `make crio.conf`. */
 const generated = z
   .object({
-    path: z.string().max(512),
+    path: treePath,
     run: argv,
   })
   .strict();
@@ -101,7 +115,7 @@ export const toolchainRecipe = z
     language: z.literal('go'),
     version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a version such as 1.13.10'),
     /** The directory the archive unpacks to (go's tarballs hold `go/`). */
-    root: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a single directory name'),
+    root: dirName,
     archives: z
       .object({ amd64: z.object({ url: sourceUrl, sha256: sha256Hex }).strict().optional(), arm64: z.object({ url: sourceUrl, sha256: sha256Hex }).strict().optional() })
       .strict(),

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, printable, quote } from '../errors.js';
 
 /** Recipes are small; anything larger is a mistake or an attack, refused before parsing. */
 export const MAX_DATA_FILE_BYTES = 256 * 1024;
@@ -21,18 +21,22 @@ export interface Problem {
 }
 
 export function formatProblems(problems: Problem[]): string {
-  return problems.map((p) => `${p.file}:${p.line}: ${p.path || '(document)'}: ${p.message}`).join('\n');
+  // File names, keys and messages can carry what a hostile file put there: escaped, one line each.
+  return problems.map((p) => `${printable(p.file, 400)}:${p.line}: ${printable(p.path, 200) || '(document)'}: ${printable(p.message, 600)}`).join('\n');
 }
 
 export async function readDataFile(file: string): Promise<string> {
-  const info = await stat(file).catch(() => {
-    throw new InvalidInputError(`${file}: no such file`);
+  const shown = printable(file, 400);
+  const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidInputError(`${shown}: ${err.code === 'ENOENT' ? 'no such file' : `cannot be read (${err.code ?? err.message})`}`);
   });
-  if (!info.isFile()) throw new InvalidInputError(`${file}: not a regular file`);
+  if (!info.isFile()) throw new InvalidInputError(`${shown}: not a regular file`);
   if (info.size > MAX_DATA_FILE_BYTES) {
-    throw new InvalidInputError(`${file}: ${info.size} bytes is too large (at most ${MAX_DATA_FILE_BYTES} bytes allowed)`);
+    throw new InvalidInputError(`${shown}: ${info.size} bytes is too large (at most ${MAX_DATA_FILE_BYTES} bytes allowed)`);
   }
-  return readFile(file, 'utf8');
+  return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidInputError(`${shown}: cannot be read (${err.code ?? err.message})`);
+  });
 }
 
 export interface Validated<T> {
@@ -44,7 +48,8 @@ export interface Validated<T> {
 /** Validate YAML text; returns the typed value or throws InvalidInputError listing all problems. */
 export function validateYaml<S extends z.ZodType>(file: string, text: string, schema: S): Validated<z.output<S>> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  // logLevel 'error': problems are collected below and reported as ours, never printed by yaml itself.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' });
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
 
   const syntax = [...doc.errors, ...doc.warnings];
@@ -59,13 +64,20 @@ export function validateYaml<S extends z.ZodType>(file: string, text: string, sc
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    throw new InvalidInputError(`${file}:1: (document): ${firstLine((err as Error).message)} (aliases are limited to ${MAX_ALIAS_COUNT} expansions)`);
+    throw new InvalidInputError(formatProblems([{ file, line: 1, path: '', message: `${firstLine((err as Error).message)} (aliases are limited to ${MAX_ALIAS_COUNT} expansions)` }]));
   }
   const lineOfPath = (path: PropertyKey[]) => {
     const { node, keyNode } = locate(doc, path);
     const target = keyNode ?? node;
     return target?.range ? lineOf(target.range[0]) : 1;
   };
+  // No schema has a `__proto__` key, but records drop one silently instead of refusing it.
+  const protoPaths = protoKeys(data);
+  if (protoPaths.length > 0) {
+    throw new InvalidInputError(
+      formatProblems(protoPaths.map((path) => ({ file, line: lineOfPath(path), path: path.map(String).join('.'), message: 'unknown key "__proto__" (not allowed anywhere)' }))),
+    );
+  }
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data, lineOf: lineOfPath };
   const problems = flattenIssues(result.error.issues as ZodIssueLike[]).map((issue) => {
@@ -87,6 +99,7 @@ interface ZodIssueLike {
   keys?: string[];
   values?: unknown[];
   errors?: ZodIssueLike[][];
+  issues?: ZodIssueLike[];
 }
 
 /** Union failures nest one issue list per alternative; report them as one issue at the union. */
@@ -105,8 +118,9 @@ function describeIssue(issue: ZodIssueLike, root: z.ZodType): string {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const parent = schemaAt(root, issue.path.slice(0, -1));
-      const allowed = parent ? objectKeys(parent) : [];
-      return `unknown key "${String(issue.path.at(-1))}"${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`;
+      // An object inside a union (a component's { tag } or { branch }) lists the forms instead.
+      const allowed = parent ? (objectKeys(parent).length ? objectKeys(parent).join(', ') : unionShapes(parent).join(' or ')) : '';
+      return `unknown key ${quote(String(issue.path.at(-1)))}${allowed ? ` (allowed: ${allowed})` : ''}`;
     }
     case 'invalid_value':
       return `${describeValue(issue)} (allowed: ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')})`;
@@ -115,6 +129,9 @@ function describeIssue(issue: ZodIssueLike, root: z.ZodType): string {
       const options = here ? unionShapes(here) : [];
       return `does not match any allowed form${options.length ? ` (allowed: ${options.join(' or ')})` : ''}`;
     }
+    case 'invalid_key':
+      // A record key (component, tag, variable name) that does not have the allowed form.
+      return `invalid name ${quote(String(issue.path.at(-1)))}: ${(issue.issues ?? []).map((i) => describeIssue(i, root)).join('; ') || 'not allowed'}`;
     case 'invalid_type':
       if (/received undefined/.test(issue.message)) return `missing required field (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})`;
       return issue.message.replace(/^Invalid input: /, '');
@@ -180,6 +197,18 @@ function locate(doc: Document, path: PropertyKey[]): { node?: Node; keyNode?: No
     }
   }
   return { node: (node as Node | undefined) ?? undefined, keyNode: isMap(node) ? keyNode : (node as Node | undefined) ?? keyNode };
+}
+
+/** Data paths of every own `__proto__` key (yaml makes them own properties). */
+function protoKeys(data: unknown, path: PropertyKey[] = [], out: PropertyKey[][] = [], seen = new Set<object>()): PropertyKey[][] {
+  if (data && typeof data === 'object' && !seen.has(data)) {
+    seen.add(data);
+    for (const key of Object.keys(data)) {
+      if (key === '__proto__') out.push([...path, key]);
+      else protoKeys((data as Record<string, unknown>)[key], [...path, key], out, seen);
+    }
+  }
+  return out;
 }
 
 function firstLine(s: string): string {

@@ -31,11 +31,10 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
   });
   after(() => site.close());
 
-  test('builds every component, leaves the outputs under artifacts/, then says what is not built yet', async () => {
+  test('builds every component, packages them, indexes a signed release directory; a rerun changes nothing', async () => {
     const r = await runCli(['release-1.18', '--arch', 'arm64', ...site.args]);
     const out = join(site.artifactsDir, 'release-1.18', 'arm64', 'build');
-    assert.equal(r.code, 6, r.stderr.slice(-3000));
-    assert.match(r.stderr, /stages not built yet: index/);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
     for (const bin of ['cri-o/bin/crio', 'cri-o/bin/crio-status', 'cri-o/bin/pinns', 'conmon/bin/conmon', 'cni-plugins/bin/bridge', 'cni-plugins/bin/loopback', 'cri-tools/_output/crictl']) {
       assert.equal(elfMachine(join(out, bin)), 183, `${bin} is not an arm64 binary`);
     }
@@ -45,6 +44,11 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     assert.ok(existsSync(join(site.artifactsDir, 'release-1.18', 'arm64', 'logs', 'cri-o.log')));
     // Progress said what it was doing.
     assert.match(r.stderr, /build: cri-o: built in \d+s/);
+    // The summary table lists every job with its result; the footer says how a Pi installs it.
+    for (const job of ['fetch', 'build:cri-o', 'build:conmon', 'build:cni-plugins', 'build:cri-tools', 'package']) assert.match(r.stderr, new RegExp(`release-1\\.18/arm64 ${job} +ok`));
+    assert.match(r.stderr, /release-1\.18 index +ok/);
+    assert.match(r.stderr, /On a Pi:\n +curl -fsSL file:\/\/.*\/nightly-release-1\.18\/crio-build-archive-keyring\.gpg/);
+    assert.match(r.stderr, /no signing key given; making a key for this machine/);
 
     // Then packaged: four .debs, the bundle and SHA256SUMS, with Depends from the arm64 binaries.
     const pkgs = join(site.artifactsDir, 'release-1.18', 'arm64', 'packages');
@@ -58,12 +62,24 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     assert.match(depends, /conmon \(>= 100:2\.0\.11-1\)/);
     assert.equal(execFileSync('dpkg-deb', ['--field', crioDeb, 'Architecture'], { encoding: 'utf8' }).trim(), 'arm64');
     execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: pkgs });
-    assert.match(r.stderr, /Packages in .*packages/);
+    // The release directory: both the packages and the signed flat index, servable as it is.
+    const rel = join(site.artifactsDir, 'releases', 'nightly-release-1.18');
+    const relFiles = readdirSync(rel);
+    for (const f of ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'InRelease', 'Release.gpg', 'crio-build-archive-keyring.gpg', 'crio-build-archive-keyring.asc', 'SHA256SUMS', 'crio-build-manifest.json', 'RELEASE_NOTES.md']) {
+      assert.ok(relFiles.includes(f), `release dir lacks ${f}: ${relFiles.join(' ')}`);
+    }
+    execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: rel });
+    execFileSync('gpgv', ['--keyring', join(rel, 'crio-build-archive-keyring.gpg'), join(rel, 'InRelease')], { stdio: 'pipe' });
+    const relSums = Object.fromEntries(relFiles.filter((f) => !f.startsWith('.')).map((f) => [f, readFileSync(join(rel, f))]));
 
     // A second run with nothing changed builds nothing: every build is a cache hit.
     const again = await runCli(['release-1.18', '--arch', 'arm64', ...site.args]);
-    assert.equal(again.code, 6, again.stderr.slice(-2000));
+    assert.equal(again.code, 0, again.stderr.slice(-2000));
     assert.deepEqual(readdirSync(pkgs).sort(), files, 'the rerun makes the same files');
-    for (const c of ['cri-o', 'conmon', 'cni-plugins', 'cri-tools']) assert.match(again.stderr, new RegExp(`build: ${c}: cached`));
+    for (const c of ['cri-o', 'conmon', 'cni-plugins', 'cri-tools']) assert.match(again.stderr, new RegExp(`release-1\\.18/arm64 build:${c} +cached`));
+    assert.match(again.stderr, /release-1\.18\/arm64 package +cached/);
+    assert.match(again.stderr, /release-1\.18 index +unchanged/);
+    // Nothing a client downloads changed: not even the signatures (no-op nights publish nothing).
+    for (const [f, bytes] of Object.entries(relSums)) assert.ok(readFileSync(join(rel, f)).equals(bytes), `${f} changed on a no-op rerun`);
   });
 });

@@ -1,0 +1,54 @@
+/**
+ * What a build-and-release run leaves for people and machines at its end: the footer (where the
+ * packages are, the two lines a Pi needs) and the manifest (--json / --manifest): every job, every
+ * release with every artifact's checksum and the inputs it was made from (provenance).
+ */
+import { TOOL_VERSION } from '../farm/keys.js';
+import type { JobLog } from '../farm/jobs.js';
+import type { Context } from '../pipeline.js';
+import { manifest as releaseManifest } from '../publish/release-tree.js';
+
+export function runManifest(jobs: JobLog, runs: Context[], startedAt: Date) {
+  const releases = new Map<string, NonNullable<Context['indexed']> & { published?: Context['published'] }>();
+  for (const r of runs) if (r.indexed) releases.set(r.indexed.tag, { ...r.indexed, published: r.published });
+  return {
+    tool: 'crio-build',
+    version: TOOL_VERSION,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    ok: !jobs.failed,
+    jobs: jobs.records,
+    packaged: runs
+      .filter((r) => r.packaged)
+      .map((r) => ({
+        branch: r.plan!.branch,
+        arch: r.plan!.arch,
+        fromCache: Boolean(r.packagedFromCache),
+        artifacts: [...r.packaged!.debs.map((d) => ({ file: d.file, path: d.path, sha256: d.sha256, size: d.size })), { file: r.packaged!.bundle.file, path: r.packaged!.bundle.path, sha256: r.packaged!.bundle.sha256, size: r.packaged!.bundle.size }],
+      })),
+    releases: [...releases.values()].map((i) => ({
+      tag: i.tag,
+      dir: i.dir,
+      published: i.published ? { target: i.published.target, location: i.published.location, changed: i.published.changed, summary: i.published.summary } : undefined,
+      signingKey: i.fingerprint,
+      apt: i.aptLines,
+      files: i.files.map((f) => ({ file: f.file, sha256: f.sha256, size: f.size })),
+      provenance: releaseManifest(i.tag, i.records),
+    })),
+  };
+}
+
+/** The closing lines: where each release is and how a Pi installs it. */
+export function footer(runs: Context[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const r of runs) {
+    const i = r.indexed;
+    if (!i || seen.has(i.tag)) continue;
+    seen.add(i.tag);
+    out.push('', `Release ${i.tag}: ${i.dir}${r.published && r.published.target === 'github' ? `\n  published: ${r.published.location}` : ''}`);
+    if (i.localKey) out.push('  (signed with this machine\'s own key: set CRIO_BUILD_SIGNING_KEY to sign with yours)');
+    out.push('  On a Pi:', ...i.aptLines.map((l) => `    ${l}`), '    sudo apt-get update && sudo apt-get install cri-o');
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+/**
+ * Packaging by content key: the .debs and bundle of a branch/arch are made again only when their
+ * inputs change (the builds' keys, the pause image, the packaging code itself). A no-op nightly
+ * then re-verifies the files it has instead of re-compressing them.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { contentKey, dirDigest } from '../farm/keys.js';
+import type { Plan } from '../farm/planner.js';
+import { sha256File } from '../package/checksums.js';
+import { CHECKSUMS_FILE, debName } from '../package/naming.js';
+import type { PackageStageResult } from '../package/stage.js';
+import type { ReleaseRecord } from './record.js';
+
+let packagingCode: Promise<string> | undefined;
+
+/** The compiled packaging code (dist/src/package): a change to how packages are made changes the key. */
+function packagingCodeDigest(): Promise<string> {
+  packagingCode ??= dirDigest(fileURLToPath(new URL('../package', import.meta.url)));
+  return packagingCode;
+}
+
+export async function packagedKey(plan: Plan, pauseImage: string | undefined): Promise<string> {
+  return contentKey('packaged', {
+    builds: plan.components.map((c) => ({ name: c.name, key: c.buildKey, version: c.source.version, commit: c.source.commit, commitTime: c.source.commitTime })),
+    branch: plan.branch,
+    kubernetes: plan.kubernetes,
+    arch: plan.arch,
+    pauseImage: pauseImage ?? null,
+    code: await packagingCodeDigest(),
+  });
+}
+
+/** True when every artifact the record lists is in `dir` with its recorded size and sha256. */
+export async function recordIntact(dir: string, record: ReleaseRecord): Promise<boolean> {
+  for (const a of record.artifacts) {
+    const path = join(dir, a.file);
+    const st = await stat(path).catch(() => undefined);
+    if (!st || st.size !== a.size) return false;
+    if ((await sha256File(path)) !== a.sha256) return false;
+  }
+  return stat(join(dir, CHECKSUMS_FILE)).then(() => true, () => false);
+}
+
+/** The package stage's result, rebuilt from a record whose files are intact. */
+export function resultFromRecord(dir: string, record: ReleaseRecord): PackageStageResult {
+  const debs = record.artifacts
+    .filter((a) => a.package)
+    .map((a) => ({ name: a.package?.name ?? debName(a.component), version: a.package?.version ?? '', component: a.component, file: a.file, path: join(dir, a.file), sha256: a.sha256, size: a.size }));
+  const b = record.artifacts.find((a) => !a.package);
+  if (!b) throw new Error(`${dir}: the release record lists no bundle`);
+  return { debs, bundle: { file: b.file, path: join(dir, b.file), sha256: b.sha256, size: b.size }, checksumsPath: join(dir, CHECKSUMS_FILE), warnings: [] };
+}

@@ -1,0 +1,244 @@
+/**
+ * The index and publish stages.
+ *
+ *   indexRelease(opts)     every arch packaged for a release -> artifacts/releases/<tag>/: the .debs,
+ *                          bundles, SHA256SUMS, manifest, signed flat apt index, public key, notes
+ *   publishRelease(i, o)   that directory -> GitHub Releases (octokit), or left where it is / copied
+ *                          to a directory (the directory publisher, the default without a token)
+ *
+ * A rerun with nothing changed rewrites nothing anyone downloads: when the new Packages equal the
+ * old ones and the old Release is still fresh, the old Release and its signatures are kept (a new
+ * signature would differ in its timestamp only), so a no-op nightly uploads nothing. A nightly's
+ * Release is re-signed once half its validity has passed, before apt would call it expired.
+ */
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidInputError } from '../errors.js';
+import { sha256File } from '../package/checksums.js';
+import { buildFlatRepository, DEFAULT_KEYRING_NAME, generateSigningKey, type SigningKey } from './apt/index.js';
+import { publishRelease as publishToGitHub, type PublishAction } from './github/index.js';
+import { aptSetupLines, releaseNotes, releaseTitle } from './notes.js';
+import type { ReleaseRecord } from './record.js';
+import { assembleRelease, recordsForRelease, releaseDir, releasesRoot, NOTES_FILE } from './release-tree.js';
+import { writeFileAtomic, tempNameFor } from '../util/atomic.js';
+
+export const DEFAULT_VALID_DAYS = 14;
+
+export interface IndexOptions {
+  artifactsDir: string;
+  branch: string;
+  tag: string;
+  /** Where the stanza cache and a locally made signing key live. */
+  cacheDir: string;
+  /** The repository key; absent: a key made for this machine (with a warning), unless requireKey. */
+  signing?: SigningKey;
+  /** Publishing to the world needs the operator's own key, not one made on the fly. */
+  requireKey?: boolean;
+  /** Nightlies' Valid-Until, in days from the Release's Date. */
+  validDays?: number;
+  /** Where the releases are served, without the tag: GitHub's .../releases/download, or a web root. */
+  baseUrl?: string;
+  now?: () => Date;
+  onStep?: (message: string) => void;
+}
+
+export interface IndexedFile {
+  file: string;
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface IndexedRelease {
+  tag: string;
+  dir: string;
+  /** Upload order: packages first, the signed index last. */
+  files: IndexedFile[];
+  records: ReleaseRecord[];
+  nightly: boolean;
+  title: string;
+  notes: string;
+  /** The two lines a Pi needs (key, source). */
+  aptLines: [string, string];
+  baseUrl: string;
+  fingerprint: string;
+  signed: true;
+  localKey: boolean;
+  /** False when every file is as it was before this run. */
+  changed: boolean;
+}
+
+const LOCAL_KEY = 'local-signing-key.asc';
+
+async function signingKeyFor(o: IndexOptions): Promise<{ key: SigningKey; local: boolean }> {
+  if (o.signing) return { key: o.signing, local: false };
+  if (o.requireKey) {
+    throw new InvalidInputError(
+      'publishing needs the repository signing key: none was given',
+      'set CRIO_BUILD_SIGNING_KEY (an armored secret key) or --signing-key FILE; make one with `crio-build keys generate --out FILE`',
+    );
+  }
+  const file = join(o.cacheDir, 'keys', LOCAL_KEY);
+  if (!existsSync(file)) {
+    o.onStep?.(`warning: no signing key given; making a key for this machine at ${file}`);
+    await generateSigningKey({ name: 'crio-build local repository', email: 'crio-build@localhost', outFile: file });
+  } else o.onStep?.(`warning: no signing key given; signing with this machine's key ${file}`);
+  return { key: { file }, local: true };
+}
+
+export async function indexRelease(o: IndexOptions): Promise<IndexedRelease> {
+  const records = await recordsForRelease(o.artifactsDir, o.branch, o.tag);
+  const first = records[0];
+  if (!first) throw new InvalidInputError(`release ${o.tag}: nothing of ${o.branch} is packaged for it under ${o.artifactsDir}`, `run \`crio-build ${o.branch} --arch <arch>\` first`);
+  const { key, local } = await signingKeyFor(o);
+  const final = releaseDir(o.artifactsDir, o.tag);
+  const before = await hashes(final);
+  const baseUrl = (o.baseUrl ?? pathToFileURL(releasesRoot(o.artifactsDir)).href).replace(/\/+$/, '');
+  const apt = { baseUrl: `${baseUrl}/${o.tag}`, keyringFile: `${DEFAULT_KEYRING_NAME}.gpg` };
+  const validFor = first.nightly ? (o.validDays ?? DEFAULT_VALID_DAYS) * 86400 : undefined;
+  const now = o.now ?? (() => new Date());
+  let fingerprint = '';
+  let notes = '';
+  o.onStep?.(`${o.tag}: ${records.map((r) => `${r.arch} (${r.artifacts.length} files)`).join(', ')}`);
+  const assembled = await assembleRelease({
+    artifactsDir: o.artifactsDir,
+    tag: o.tag,
+    records,
+    writeIndex: async (dir, debs) => {
+      const r = await buildFlatRepository({
+        debs,
+        dir,
+        release: {
+          origin: 'crio-build',
+          label: 'crio-build',
+          suite: o.tag,
+          codename: o.branch,
+          version: first.kubernetes,
+          description: releaseTitle(records, o.tag),
+          ...(validFor ? { validFor } : {}),
+        },
+        architectures: records.map((x) => x.arch),
+        signing: key,
+        cacheFile: join(o.cacheDir, 'apt-index', `${o.tag}.json`),
+        now,
+      });
+      fingerprint = r.fingerprint;
+      o.onStep?.(`index: ${r.stats.read} .debs read, ${r.stats.reused} from the stanza cache; signed by ${r.fingerprint}`);
+      if (await keepPreviousSignature(final, dir, validFor, now())) o.onStep?.('index unchanged: the previous Release and its signatures are kept');
+    },
+    notes: (checksums) => (notes = releaseNotes({ tag: o.tag, records, checksums, apt })),
+  });
+  const files = await Promise.all(
+    assembled.files.map(async (f) => {
+      return { ...f, sha256: await sha256File(f.path), size: (await stat(f.path)).size };
+    }),
+  );
+  const after = new Map(files.map((f) => [f.file, f.sha256]));
+  const changed = after.size !== before.size || [...after].some(([name, h]) => before.get(name) !== h);
+  return {
+    tag: o.tag,
+    dir: assembled.dir,
+    files,
+    records,
+    nightly: first.nightly,
+    title: releaseTitle(records, o.tag),
+    notes,
+    aptLines: aptSetupLines(apt),
+    baseUrl: apt.baseUrl,
+    fingerprint,
+    signed: true,
+    localKey: local,
+    changed,
+  };
+}
+
+/** sha256 of each published file in a release directory (the notes are not published as a file). */
+async function hashes(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) if (!n.startsWith('.') && n !== NOTES_FILE) out.set(n, await sha256File(join(dir, n)));
+  return out;
+}
+
+const INDEX = ['Packages', 'Packages.gz', 'Packages.xz'];
+const SIGNED = ['Release', 'InRelease', 'Release.gpg'];
+
+/**
+ * Keeps the old Release, InRelease and Release.gpg when they sign exactly the new index with the
+ * same key and the old Release stays valid for more than half its window. Returns whether it did.
+ */
+async function keepPreviousSignature(previousDir: string, newDir: string, validFor: number | undefined, now: Date): Promise<boolean> {
+  for (const f of [...INDEX, ...SIGNED, `${DEFAULT_KEYRING_NAME}.gpg`]) if (!existsSync(join(previousDir, f))) return false;
+  for (const f of [...INDEX, `${DEFAULT_KEYRING_NAME}.gpg`]) {
+    if ((await sha256File(join(previousDir, f))) !== (await sha256File(join(newDir, f)))) return false;
+  }
+  if (validFor !== undefined) {
+    const m = /^Valid-Until: (.+)$/m.exec(await readFile(join(previousDir, 'Release'), 'utf8'));
+    const until = m ? Date.parse(m[1] as string) : NaN;
+    if (!(until - now.getTime() > (validFor * 1000) / 2)) return false;
+  }
+  for (const f of SIGNED) {
+    const tmp = tempNameFor(join(newDir, f));
+    await copyFile(join(previousDir, f), tmp);
+    await rename(tmp, join(newDir, f));
+  }
+  return true;
+}
+
+// ---- publish ---------------------------------------------------------------------------------
+
+export type PublishOptions =
+  | { target: 'directory'; /** Copy the release directory here (as <dir>/<tag>/); absent: it stays under artifacts/releases. */ dir?: string }
+  | { target: 'github'; owner: string; repo: string; token: string; apiUrl?: string; dryRun?: boolean };
+
+export interface PublishOutcome {
+  target: 'directory' | 'github';
+  changed: boolean;
+  summary: string;
+  /** Where people find it: the release page, or the directory. */
+  location: string;
+}
+
+export async function publishRelease(indexed: IndexedRelease, o: PublishOptions, onStep?: (m: string) => void): Promise<PublishOutcome> {
+  if (o.target === 'directory') return publishToDirectory(indexed, o.dir, onStep);
+  const r = await publishToGitHub({
+    owner: o.owner,
+    repo: o.repo,
+    tag: indexed.tag,
+    name: indexed.title,
+    body: indexed.notes,
+    prerelease: indexed.nightly,
+    assets: indexed.files.map((f) => ({ name: f.file, path: f.path, sha256: f.sha256, size: f.size })),
+    token: o.token,
+    ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}),
+    ...(o.dryRun ? { dryRun: true } : {}),
+    onAction: (a: PublishAction) => onStep?.(`${o.dryRun ? '(dry run) ' : ''}${a.kind}${a.asset ? ` ${a.asset}` : ''}${a.reason ? `: ${a.reason}` : ''}`),
+  });
+  const changed = r.created || r.uploaded.length + r.replaced.length + r.deleted.length > 0;
+  const summary = `${o.dryRun ? 'dry run: would upload' : 'uploaded'} ${r.uploaded.length}, replaced ${r.replaced.length}, deleted ${r.deleted.length}, unchanged ${r.unchanged.length}`;
+  return { target: 'github', changed, summary, location: r.htmlUrl ?? `https://github.com/${o.owner}/${o.repo}/releases/tag/${indexed.tag}` };
+}
+
+/** The directory publisher: the release directory is already servable; optionally mirror it elsewhere. */
+async function publishToDirectory(indexed: IndexedRelease, dir: string | undefined, onStep?: (m: string) => void): Promise<PublishOutcome> {
+  if (!dir) return { target: 'directory', changed: indexed.changed, summary: `${indexed.files.length} files in ${indexed.dir}`, location: indexed.dir };
+  const dest = join(dir, indexed.tag);
+  const before = await hashes(dest);
+  const work = tempNameFor(dest);
+  await mkdir(work, { recursive: true });
+  try {
+    for (const f of indexed.files) await copyFile(f.path, join(work, f.file));
+    await writeFileAtomic(join(work, NOTES_FILE), indexed.notes);
+    if (existsSync(dest)) await rename(dest, `${work}.old`);
+    await rename(work, dest);
+    await rm(`${work}.old`, { recursive: true, force: true });
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+  const changed = before.size !== indexed.files.length || indexed.files.some((f) => before.get(f.file) !== f.sha256);
+  onStep?.(`copied ${indexed.files.length} files to ${dest}`);
+  return { target: 'directory', changed, summary: `${indexed.files.length} files in ${dest}${changed ? '' : ' (unchanged)'}`, location: dest };
+}
