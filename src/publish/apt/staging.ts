@@ -72,8 +72,8 @@ export class Staging {
   }
 
   async commit(): Promise<void> {
-    const last = this.staged.filter((s) => !s.last);
-    const first = this.staged.filter((s) => s.last);
+    const first = this.staged.filter((s) => !s.last);
+    const last = this.staged.filter((s) => s.last);
     for (const s of first) await rename(s.tmp, s.final);
     // Make the indexes durable before the Release that names them.
     for (const dir of new Set(first.map((s) => dirname(s.final)))) await fsyncPath(dir);
