@@ -111,7 +111,7 @@ before(async () => {
 
 // The tests' own gpg homes (not the stage's): stop their agents.
 after(async () => {
-  for (const h of ['gpg-empty', 'gpg-b', 'gpg-inspect']) await run('gpgconf', ['--homedir', join(work, h), '--kill', 'all']);
+  for (const h of ['gpg-empty', 'gpg-b', 'gpg-inspect', 'gpg-old']) await run('gpgconf', ['--homedir', join(work, h), '--kill', 'all']);
 });
 
 describe('Debian version order', () => {
@@ -489,6 +489,15 @@ describe('signing keys, passphrases and secrets', () => {
     assert.doesNotMatch(`${e.message} ${e.hint}`, /TOPSECRET|not-base64/);
     errors.push(e);
     errors.push(await rejects3(() => buildFlatRepository(options(dir, { signing: { file: join(work, 'keys', 'missing.asc') } })), /cannot read signing key file .*missing\.asc: ENOENT/));
+    // A key that expired (made with gpg's clock set to 2020, valid one day).
+    const oldHome = join(work, 'gpg-old');
+    await mkdir(oldHome, { recursive: true, mode: 0o700 });
+    const oldEnv = { ...process.env, GNUPGHOME: oldHome };
+    await mustRun('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--faked-system-time', '20200101T000000!', '--quick-gen-key', 'old key <old@example.org>', 'ed25519', 'sign', '1d'], { env: oldEnv });
+    const expired = join(work, 'keys', 'expired.asc');
+    await writeFile(expired, (await mustRun('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--armor', '--export-secret-keys'], { env: oldEnv })).stdout);
+    await mustRun('gpgconf', ['--kill', 'all'], { env: oldEnv });
+    errors.push(await rejects3(() => buildFlatRepository(options(dir, { signing: { file: expired } })), /key [0-9A-F]{40} cannot sign \(expired, revoked, or without a signing capability\)/));
     for (const err of errors) {
       const text = `${err.message}\n${err.hint ?? ''}\n${err.stack ?? ''}`;
       assert.equal(findLeak(text, PASS, fragments), undefined, `leak in: ${err.message}`);
@@ -636,6 +645,50 @@ describe('incremental rebuilds (stanza cache)', () => {
   });
 });
 
+describe('placing the .debs', () => {
+  test('from another file system they are copied with their mtime, and an unchanged copy is not copied again; a changed source is', async () => {
+    const shm = mkdtempSync('/dev/shm/apt-index-test-');
+    process.on('exit', () => rmSync(shm, { recursive: true, force: true }));
+    const dir = join(work, 'cross-device');
+    assert.notEqual((await stat(shm)).dev, (await stat(work)).dev, '/dev/shm must be another file system for this test');
+    const src = await makeDeb(shm, { pkg: 'crossdev', version: '1.0-1', arch: 'amd64' });
+    const opts = options(dir, { debs: [src], cacheFile: join(work, 'cache', 'cross.json') });
+    await buildFlatRepository(opts);
+    const published = join(dir, basename(src));
+    const [s1, p1] = [await stat(src), await stat(published)];
+    assert.notEqual(p1.dev, s1.dev, 'a copy, not a link');
+    assert.ok(Math.abs(p1.mtimeMs - s1.mtimeMs) < 1, `mtime kept: ${p1.mtimeMs} ${s1.mtimeMs}`);
+    assert.deepEqual(await readFile(published), await readFile(src));
+    const r2 = await buildFlatRepository(opts);
+    assert.deepEqual(r2.stats, { read: 0, reused: 1 });
+    assert.equal((await stat(published)).ino, p1.ino, 'not copied again');
+    // A new build of the file (new content, new mtime) under the same name.
+    const rebuilt = await makeDeb(join(shm, 'new'), { pkg: 'crossdev', version: '1.0-1', arch: 'amd64', content: 'rebuilt with other content\n' });
+    const later = new Date(Date.now() + 60_000);
+    await utimes(rebuilt, later, later);
+    await rename(rebuilt, src);
+    const r3 = await buildFlatRepository(opts);
+    assert.deepEqual(r3.stats, { read: 1, reused: 0 });
+    assert.deepEqual(await readFile(published), await readFile(src));
+    assert.ok((await readFile(join(dir, 'Packages'), 'utf8')).includes(`SHA256: ${sha256(await readFile(src))}`));
+    assert.deepEqual(await tempFiles(dir), []);
+  });
+
+  test('a .deb already in the flat directory stays where it is (same inode); dists hard-links into the pool', async () => {
+    const dir = join(work, 'in-place');
+    await mkdir(dir, { recursive: true });
+    const inside = join(dir, basename(debs[0] as string));
+    await copyFile(debs[0] as string, inside);
+    const ino = (await stat(inside)).ino;
+    const r = await buildFlatRepository(options(dir, { debs: [inside] }));
+    assert.equal((await stat(inside)).ino, ino);
+    assert.deepEqual(r.files.filter((f) => f.name.endsWith('.deb')).map((f) => f.name), [basename(inside)]);
+    const distsDir = join(work, 'pool-links');
+    await buildDistsRepository(options(distsDir, { debs: [debs[0] as string] }));
+    assert.equal((await stat(join(distsDir, 'pool/main/h/hello-test', basename(debs[0] as string)))).ino, (await stat(debs[0] as string)).ino);
+  });
+});
+
 describe('atomic output and input errors', () => {
   test('a failed rebuild (wrong passphrase, unreadable key) leaves the previous repository byte-identical and no temporary files', async () => {
     for (const build of [buildFlatRepository, buildDistsRepository]) {
@@ -648,6 +701,32 @@ describe('atomic output and input errors', () => {
       assert.deepEqual(await tempFiles(dir), []);
       assert.deepEqual(gnupgLeftovers(), []);
     }
+  });
+
+  test('a process that exits while the key is imported (Ctrl-C in the CLI ends in process.exit) leaves no GNUPGHOME and no gpg-agent', async () => {
+    const childTmp = join(work, 'exit-tmp');
+    await mkdir(childTmp, { recursive: true });
+    const signModule = new URL('../../src/publish/apt/sign.js', import.meta.url).href;
+    const script = `
+      import { withSigner } from ${JSON.stringify(signModule)};
+      import { readdirSync } from 'node:fs';
+      await withSigner({ file: ${JSON.stringify(keyA)}, passphrase: ${JSON.stringify(PASS)} }, async (s) => {
+        await s.sign('Origin: x\\n'); // the agent is running and holds the key now
+        console.log('homes while signing: ' + readdirSync(process.env.TMPDIR).filter((n) => n.startsWith('crio-build-gnupg-')).length);
+        process.exit(130);
+      });`;
+    const r = await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: childTmp } });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stdout, /homes while signing: 1/);
+    assert.deepEqual(readdirSync(childTmp), []);
+    const agents = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(childTmp);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(agents, []);
   });
 
   test('Release, Release.gpg and InRelease appear after every Packages file, keyring and .deb (rename order seen by inotify)', async () => {

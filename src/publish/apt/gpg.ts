@@ -3,6 +3,8 @@
 // and the user's own keyrings and gpg.conf never take part. gpg runs in batch mode with loopback
 // pinentry; a passphrase travels only through a pipe (--passphrase-fd 3), never argv or the
 // environment, and the child's environment is built from scratch so nothing of ours leaks into it.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,23 @@ import { runChild, type ChildResult } from './child.js';
 
 const PASSPHRASE_FD = 3;
 const STATUS_FD = 4;
+
+// Homes in use. If the process exits while one is (Ctrl-C: the CLI's signal handler ends with
+// process.exit), `finally` never runs; this hook still stops the agent (a daemon in its own
+// session, which the terminal's SIGINT does not reach) and deletes the home with the key in it.
+const live = new Set<string>();
+let exitHook = false;
+function track(dir: string): void {
+  live.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const d of live) {
+      spawnSync('gpgconf', ['--homedir', d, '--kill', 'all'], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GNUPGHOME: d } });
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+}
 
 export interface GpgResult extends ChildResult {
   /** The lines gpg wrote to --status-fd, without the "[GNUPG:] " prefix. */
@@ -34,6 +53,7 @@ export class GpgHome {
    */
   static async create(opts: { throwawayKeys?: boolean } = {}): Promise<GpgHome> {
     const dir = await mkdtemp(join(tmpdir(), 'crio-build-gnupg-'));
+    track(dir);
     await chmod(dir, 0o700);
     if (opts.throwawayKeys) await writeFile(join(dir, 'gpg-agent.conf'), 's2k-count 65536\n', { mode: 0o600 });
     return new GpgHome(dir);
@@ -72,6 +92,7 @@ export class GpgHome {
       // gpgconf missing or failing must not keep the secret key on disk
     }
     await rm(this.dir, { recursive: true, force: true });
+    live.delete(this.dir);
   }
 }
 

@@ -58,7 +58,9 @@ export class Staging {
     const from = await stat(src);
     const to = await stat(final).catch(() => undefined);
     if (to && to.dev === from.dev && to.ino === from.ino) return;
-    if (to && to.dev !== from.dev && to.size === from.size && to.mtimeMs === from.mtimeMs) return;
+    // A copy made by an earlier run: same size and mtime (within a millisecond: utimes cannot set
+    // the nanoseconds the source may have), as rsync's quick check.
+    if (to && to.dev !== from.dev && to.size === from.size && Math.abs(to.mtimeMs - from.mtimeMs) < 1) return;
     this.staged.push({ tmp, final, last: false });
     try {
       await link(src, tmp);
@@ -66,7 +68,7 @@ export class Staging {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
       await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-      await utimes(tmp, from.atime, from.mtime);
+      await utimes(tmp, from.atimeMs / 1000, from.mtimeMs / 1000);
       await fsyncPath(tmp);
     }
   }
