@@ -303,6 +303,22 @@ export function targetImage(arch: Arch): Promise<string> {
   );
 }
 
+/**
+ * A Raspberry Pi as it comes: Debian bookworm arm64 (our debootstrapped base) with curl and sudo,
+ * Debian's package lists, and the .debs cri-o will pull from Debian downloaded ahead so the test's
+ * installs do not depend on the mirror's speed. apt keeps its defaults (Recommends are installed:
+ * that is how cri-tools comes with cri-o), except that criu may not be installed: runc recommends
+ * it and it brings python3, minutes under qemu for nothing the test looks at.
+ */
+export function piImage(arch: Arch): Promise<string> {
+  return ensureImage(
+    'pi',
+    arch,
+    'RUN apt-get update -o Acquire::Retries=3 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Acquire::Retries=3 curl sudo ca-certificates && DEBIAN_FRONTEND=noninteractive apt-get install -y --download-only --no-install-recommends -o Acquire::Retries=3 runc libglib2.0-0 libseccomp2 && rm -f /etc/apt/apt.conf.d/docker-clean\n' +
+      `RUN printf 'Package: criu\\nPin: release *\\nPin-Priority: -1\\n' > /etc/apt/preferences.d/no-criu\n`,
+  );
+}
+
 // ---- containers ---------------------------------------------------------------------------
 
 export class Container {
@@ -311,9 +327,11 @@ export class Container {
     readonly arch: Arch,
   ) {}
 
-  static async start(image: string, arch: Arch, mounts: Array<[string, string]> = []): Promise<Container> {
+  /** `hostNetwork`: share the host's network, to reach a server on its 127.0.0.1 (the Pi test's repository). */
+  static async start(image: string, arch: Arch, mounts: Array<[string, string]> = [], opts: { hostNetwork?: boolean } = {}): Promise<Container> {
     const v = mounts.flatMap(([host, inner]) => ['-v', `${host}:${inner}`]);
-    const r = await mustRun('docker', ['run', '-d', '--platform', `linux/${arch}`, '--label', `${IMAGE_LABEL}=container`, ...v, image, 'sleep', 'infinity']);
+    const net = opts.hostNetwork ? ['--network', 'host'] : [];
+    const r = await mustRun('docker', ['run', '-d', '--platform', `linux/${arch}`, '--label', `${IMAGE_LABEL}=container`, ...net, ...v, image, 'sleep', 'infinity']);
     return new Container(r.stdout.trim(), arch);
   }
 
