@@ -14,12 +14,14 @@ import { JobLog } from '../farm/jobs.js';
 import { runMatrix } from '../farm/nightly.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { createReporter, type Reporter } from './reporter.js';
-import { footer, runManifest } from './run-output.js';
+import { footer, runManifest, type RunOutcome } from './run-output.js';
 import { lockRun, releaseOptions, releaseSettings, type ReleaseArgs } from './run-options.js';
 import { keysCommand } from './keys.js';
 import { cacheCommand } from './cache.js';
 import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
-import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
+import { BuildOutputsMissingError, checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
+import { currentReleaseTag, recordsForRelease } from '../publish/release-tree.js';
+import { indexRelease, publishRelease } from '../publish/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
@@ -60,7 +62,17 @@ interface BranchArgs extends CommonArgs {
   'pause-image'?: string;
 }
 
-type MainArgs = BranchArgs & ReleaseArgs;
+type MainArgs = BranchArgs & ReleaseArgs & { 'stop-after'?: string };
+
+const STOP_STAGES = ['fetch', 'build', 'package', 'index', 'publish'] as const;
+
+function stopAfter(stage: string | undefined, publish: boolean): StageName {
+  if (stage === undefined) return publish ? 'publish' : 'index';
+  if (!(STOP_STAGES as readonly string[]).includes(stage)) throw new UsageError(`--stop-after ${JSON.stringify(stage.slice(0, 40))}: not a stage`, `stages: ${STOP_STAGES.join(', ')}`);
+  if (publish && stage !== 'publish') throw new UsageError(`--publish and --stop-after ${stage} exclude each other`);
+  if (stage === 'publish' && !publish) throw new UsageError('--stop-after publish needs --publish');
+  return stage as StageName;
+}
 
 function commonOptions<T>(y: Argv<T>) {
   return y
@@ -122,13 +134,13 @@ async function releaseRun(
   a: CommonArgs & ReleaseArgs & { json?: boolean },
   settings: Settings,
   reporter: Reporter,
-  run: (jobs: JobLog) => Promise<Context[]>,
+  run: (jobs: JobLog) => Promise<RunOutcome[]>,
 ): Promise<void> {
   installSignalCleanup({ onSignal: (sig, n) => process.stderr.write(`crio-build: ${sig}: removing ${n} container(s)\n`) });
   const unlock = await lockRun([settings.cacheDir, resolve(a.artifacts)], a.wait, (m) => reporter.note(m));
   const started = new Date();
   const jobs = new JobLog();
-  let runs: Context[] = [];
+  let runs: RunOutcome[] = [];
   let failure: unknown;
   try {
     runs = await run(jobs);
@@ -158,7 +170,8 @@ export function buildCli(argv: string[]) {
         releaseOptions(
           branchOptions(y)
             .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
-            .option('pause-image', PAUSE_IMAGE_OPTION),
+            .option('pause-image', PAUSE_IMAGE_OPTION)
+            .option('stop-after', { type: 'string', describe: `stop after this stage: ${STOP_STAGES.join(', ')} (e.g. package in a CI build job whose release is published by \`crio-build publish\`)` }),
         ) as unknown as Argv<MainArgs>,
       async (a) => {
         const arch = checkArch(a.arch);
@@ -166,10 +179,11 @@ export function buildCli(argv: string[]) {
         const pauseImage = pauseImageOption(a['pause-image']);
         const settings = await settingsFrom(a);
         const release = await releaseSettings(a);
+        const until = stopAfter(a['stop-after'], a.publish);
         const reporter = createReporter(a.quiet);
         await releaseRun(a, settings, reporter, async (jobs) => {
           const ctx = await runPipeline(
-            { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until: a.publish ? 'publish' : 'index', force: a.force, pauseImage, index: release.index, publish: release.publish, jobs },
+            { branch: a.branch, arch, strategy, settings, recipesDir: a.recipes && resolve(a.recipes), artifactsDir: resolve(a.artifacts), lockFile: a.lock, until, force: a.force, pauseImage, index: release.index, publish: release.publish, jobs },
             reporter.events(`${a.branch}/${arch}`),
           );
           return [ctx];
@@ -204,6 +218,37 @@ export function buildCli(argv: string[]) {
             reporter,
           });
           return r.runs;
+        });
+      },
+    )
+    .command<CommonArgs & ReleaseArgs & { branch: string; json: boolean; arch?: string[] }>(
+      'publish <branch>',
+      'index and publish what is already packaged for a branch (every arch under artifacts/<branch>/*/packages): the last step of a CI matrix',
+      (y) =>
+        releaseOptions(
+          commonOptions(y)
+            .positional('branch', { type: 'string', demandOption: true, describe: 'cri-o branch recipe, e.g. release-1.18' })
+            .option('json', { type: 'boolean', default: false, describe: 'print the run manifest as JSON on stdout' })
+            .option('arch', { type: 'string', array: true, describe: 'an arch that must be in the release (repeatable): refuse to publish without it rather than drop it' }),
+        ).option('publish', { type: 'boolean', default: true, hidden: true }) as unknown as Argv<CommonArgs & ReleaseArgs & { branch: string; json: boolean; arch?: string[] }>,
+      async (a) => {
+        const settings = await settingsFrom(a);
+        const branch = findBranch(await loadRecipes(a.recipes && resolve(a.recipes)), a.branch);
+        const required = (a.arch ?? []).map(checkArch);
+        const release = await releaseSettings({ ...a, publish: true });
+        const reporter = createReporter(a.quiet);
+        await releaseRun(a, settings, reporter, async (jobs) => {
+          const artifactsDir = resolve(a.artifacts);
+          const tag = await currentReleaseTag(artifactsDir, branch.name);
+          if (!tag) throw new BuildOutputsMissingError(`nothing of ${branch.name} is packaged under ${artifactsDir}`, `run \`crio-build ${branch.name} --arch <arch>\` (or the CI build jobs) first`);
+          const present = (await recordsForRelease(artifactsDir, branch.name, tag)).map((r) => r.arch);
+          const missing = required.filter((x) => !present.includes(x));
+          if (missing.length) throw new CrioBuildError(`${tag}: ${missing.join(', ')} not packaged for this release (have: ${present.join(', ') || 'none'}); not publishing, which would drop ${missing.length > 1 ? 'them' : 'it'} from the release`, ExitCode.jobFailed);
+          const events = reporter.events(branch.name);
+          const step = (stage: 'index' | 'publish') => (m: string) => events.step?.(stage, m);
+          const indexed = await jobs.run(`${branch.name} index`, () => indexRelease({ ...release.index, artifactsDir, branch: branch.name, tag, cacheDir: settings.cacheDir, onStep: step('index') }), (i) => ({ state: i.changed ? 'ok' : 'unchanged', detail: `${i.tag}: ${i.files.length} files, signed` }));
+          const published = await jobs.run(`${branch.name} publish`, () => publishRelease(indexed, release.publish ?? { target: 'directory' }, step('publish')), (p) => ({ state: p.changed ? 'ok' : 'unchanged', detail: p.summary }));
+          return [{ indexed, published }];
         });
       },
     )

@@ -8,7 +8,10 @@ import type { JobLog } from '../farm/jobs.js';
 import type { Context } from '../pipeline.js';
 import { manifest as releaseManifest } from '../publish/release-tree.js';
 
-export function runManifest(jobs: JobLog, runs: Context[], startedAt: Date) {
+/** What a run leaves: a pipeline context, or just a release (the publish command). */
+export type RunOutcome = Pick<Context, 'plan' | 'packaged' | 'packagedFromCache' | 'indexed' | 'published'>;
+
+export function runManifest(jobs: JobLog, runs: RunOutcome[], startedAt: Date) {
   const releases = new Map<string, NonNullable<Context['indexed']> & { published?: Context['published'] }>();
   for (const r of runs) if (r.indexed) releases.set(r.indexed.tag, { ...r.indexed, published: r.published });
   return {
@@ -19,7 +22,7 @@ export function runManifest(jobs: JobLog, runs: Context[], startedAt: Date) {
     ok: !jobs.failed,
     jobs: jobs.records,
     packaged: runs
-      .filter((r) => r.packaged)
+      .filter((r) => r.packaged && r.plan)
       .map((r) => ({
         branch: r.plan!.branch,
         arch: r.plan!.arch,
@@ -39,7 +42,7 @@ export function runManifest(jobs: JobLog, runs: Context[], startedAt: Date) {
 }
 
 /** The closing lines: where each release is and how a Pi installs it. */
-export function footer(runs: Context[]): string[] {
+export function footer(runs: RunOutcome[]): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   for (const r of runs) {

@@ -40,6 +40,19 @@ export async function recordsForRelease(artifactsDir: string, branch: string, ta
   return out;
 }
 
+/**
+ * The release a branch's packages belong to now: the tag of the most recently packaged arch
+ * (arches packaged for an older tag are left out of it). Undefined when nothing is packaged.
+ */
+export async function currentReleaseTag(artifactsDir: string, branch: string): Promise<string | undefined> {
+  let best: ReleaseRecord | undefined;
+  for (const arch of SUPPORTED_ARCHES) {
+    const r = await readRecord(packagesDir(artifactsDir, branch, arch));
+    if (r && r.branch === branch && (!best || r.packagedAt > best.packagedAt)) best = r;
+  }
+  return best?.releaseTag;
+}
+
 export interface TreeFile {
   file: string;
   path: string;

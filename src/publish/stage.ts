@@ -17,14 +17,20 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../errors.js';
 import { sha256File } from '../package/checksums.js';
-import { buildFlatRepository, DEFAULT_KEYRING_NAME, generateSigningKey, type SigningKey } from './apt/index.js';
+import { buildDistsRepository, buildFlatRepository, DEFAULT_KEYRING_NAME, generateSigningKey, type SigningKey } from './apt/index.js';
 import { publishRelease as publishToGitHub, type PublishAction } from './github/index.js';
 import { aptSetupLines, releaseNotes, releaseTitle } from './notes.js';
 import type { ReleaseRecord } from './record.js';
 import { assembleRelease, recordsForRelease, releaseDir, releasesRoot, NOTES_FILE } from './release-tree.js';
 import { writeFileAtomic, tempNameFor } from '../util/atomic.js';
+import { packagesDir } from '../package/stage.js';
 
 export const DEFAULT_VALID_DAYS = 14;
+
+/** artifacts/apt: every release as a suite of one Debian-layout repository (dists/, pool/). */
+export function distsRoot(artifactsDir: string): string {
+  return join(artifactsDir, 'apt');
+}
 
 export interface IndexOptions {
   artifactsDir: string;
@@ -130,6 +136,19 @@ export async function indexRelease(o: IndexOptions): Promise<IndexedRelease> {
     },
     notes: (checksums) => (notes = releaseNotes({ tag: o.tag, records, checksums, apt })),
   });
+  // The same packages in Debian's dists/pool layout under artifacts/apt, one suite per release,
+  // for any static web host: deb [signed-by=...] <url>/apt <tag> main
+  const debs = records.flatMap((r) => r.artifacts.filter((a) => a.package).map((a) => join(packagesDir(o.artifactsDir, r.branch, r.arch), a.file)));
+  await buildDistsRepository({
+    debs,
+    dir: distsRoot(o.artifactsDir),
+    release: { origin: 'crio-build', label: 'crio-build', suite: o.tag, codename: o.tag, version: first.kubernetes, description: releaseTitle(records, o.tag), ...(validFor ? { validFor } : {}) },
+    architectures: records.map((x) => x.arch),
+    signing: key,
+    cacheFile: join(o.cacheDir, 'apt-index', `dists-${o.tag}.json`),
+    now,
+  });
+  o.onStep?.(`dists layout: ${distsRoot(o.artifactsDir)} (suite ${o.tag})`);
   const files = await Promise.all(
     assembled.files.map(async (f) => {
       return { ...f, sha256: await sha256File(f.path), size: (await stat(f.path)).size };

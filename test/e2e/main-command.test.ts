@@ -70,6 +70,10 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     }
     execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: rel });
     execFileSync('gpgv', ['--keyring', join(rel, 'crio-build-archive-keyring.gpg'), join(rel, 'InRelease')], { stdio: 'pipe' });
+    // The same release as a suite of the dists/pool repository under artifacts/apt.
+    const dists = join(site.artifactsDir, 'apt', 'dists', 'nightly-release-1.18');
+    execFileSync('gpgv', ['--keyring', join(rel, 'crio-build-archive-keyring.gpg'), join(dists, 'InRelease')], { stdio: 'pipe' });
+    assert.match(readFileSync(join(dists, 'main', 'binary-arm64', 'Packages'), 'utf8'), /^Filename: pool\/main\/c\/cri-o\/cri-o_.*_arm64\.deb$/m);
     const relSums = Object.fromEntries(relFiles.filter((f) => !f.startsWith('.')).map((f) => [f, readFileSync(join(rel, f))]));
 
     // A second run with nothing changed builds nothing: every build is a cache hit.
