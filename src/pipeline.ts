@@ -233,19 +233,19 @@ function stageDetail(ctx: Context, name: StageName): { state: 'ok' | 'cached' | 
 }
 
 function recordBuilds(ctx: Context, label: string, err?: unknown): void {
-  for (const b of ctx.built ?? []) {
-    const host = (b.result as { host?: string }).host;
+  // On failure the build stage's error carries what did build (cached for the rerun) and what failed.
+  const partial = err as { built?: BuiltComponentOutcome[]; failures?: Array<{ name: string; error: Error }> } | undefined;
+  for (const b of ctx.built ?? partial?.built ?? []) {
     ctx.jobs.add({
       id: `${label} build:${b.component.name}`,
       state: b.cacheHit ? 'cached' : 'ok',
       seconds: b.cacheHit ? 0 : b.result.seconds,
       detail: `${b.component.source.version} (${b.component.strategy}) key ${b.component.buildKey.slice(0, 12)}`,
-      ...(host ? { host } : {}),
+      ...(b.host ? { host: b.host } : {}),
     });
   }
-  const failures = (err as { outcomes?: Array<{ name: string; error?: Error; seconds?: number }> } | undefined)?.outcomes;
-  if (failures) {
-    for (const f of failures) if (f.error) ctx.jobs.add({ id: `${label} build:${f.name}`, state: 'failed', seconds: f.seconds ?? 0, detail: firstLine(f.error) });
+  if (partial?.failures) {
+    for (const f of partial.failures) ctx.jobs.add({ id: `${label} build:${f.name}`, state: 'failed', seconds: 0, detail: firstLine(f.error) });
   } else if (err) ctx.jobs.add({ id: `${label} build`, state: 'failed', seconds: 0, detail: firstLine(err) });
 }
 

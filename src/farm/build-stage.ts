@@ -120,9 +120,10 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
     const settled = await pool.run(jobs);
     const failed = settled.flatMap((s) => (s.status === 'done' ? [] : [{ name: s.id, error: s.error }]));
     for (const s of settled) if (s.status === 'done') outcomes.set(s.id, s.value);
-    if (failed.length === 1) throw failed[0]!.error;
-    if (failed.length > 1) {
-      throw new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
+    if (failed.length > 0) {
+      const err = failed.length === 1 ? failed[0]!.error : new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
+      // The summary lists every component: what was built (and cached for the rerun) and what failed.
+      throw Object.assign(err, { built: [...outcomes.values()], failures: failed });
     }
   }
   return plan.components.map((c) => outcomes.get(c.name)!);

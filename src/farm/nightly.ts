@@ -49,6 +49,8 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         armFailed = true;
         const ctx = (err as { context?: Context }).context;
         if (!ctx) throw err; // not a job failure (bad recipes dir, host not ready): the whole run stops
+        // The whole message (a failed build's log tail and log path): the summary has one line only.
+        o.reporter.note(`${label}: error: ${(err as Error).message}`);
         if (i === 0 && !ctx.resolution) {
           // Without a resolution there is no lock for the other arches: they fail the same way.
           for (const other of o.arches.slice(1)) jobs.skip(`${branch}/${other}`, `${label} could not resolve the pins`);

@@ -1,0 +1,106 @@
+/**
+ * `crio-build nightly` through the real CLI, as GitHub Actions runs it: two branches on arm64,
+ * one of them broken upstream. The broken branch's cri-o build fails; its other components still
+ * build, its package/index/publish are skipped; the healthy branch is released; the summary
+ * (stderr, and the job summary under GitHub Actions) lists every job; the exit code is 1; the
+ * manifest says what was made from what. And a second run on the same dirs with --no-wait fails at
+ * once with exit 75, naming the run that holds them.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TEST_CACHE } from '../builder/fixtures.js';
+import { acquireRunLock } from '../../src/farm/run-lock.js';
+import { addCommit } from '../fixtures/upstreams.js';
+import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
+import { runCli } from '../helpers/cli.js';
+import { makeTestSite, type TestSite } from '../helpers/site.js';
+import { tempDir } from '../helpers/tmp.js';
+
+interface Manifest {
+  ok: boolean;
+  jobs: Array<{ id: string; state: string; seconds: number; detail: string }>;
+  releases: Array<{ tag: string; files: Array<{ file: string; sha256: string }>; provenance: { arches: Array<{ arch: string; components: Array<{ name: string; commit: string; buildKey: string; builderImage: string; toolchain: { sha256: string } }> }> } }>;
+}
+
+describe('crio-build nightly: two branches, one broken upstream', () => {
+  let site: TestSite;
+  let summaryFile: string;
+  let manifestFile: string;
+  let r: Awaited<ReturnType<typeof runCli>>;
+
+  before(async () => {
+    const dir = join(TEST_CACHE, 'toolchains');
+    const [amd64, arm64] = await Promise.all([makeGoToolchainTarball('amd64', dir), makeGoToolchainTarball('arm64', dir)]);
+    site = await makeTestSite({ toolchainFiles: { amd64, arm64 } });
+    // Upstream breaks release-1.17's build (as a bad merge would): make stops with an error.
+    await addCommit(site.upstreams.crio.path, 'release-1.17', 'Makefile', '$(error this commit breaks the build)\n', 'Makefile: broken on purpose');
+    const out = await tempDir('crio-build-nightly-');
+    summaryFile = join(out, 'step-summary.md');
+    manifestFile = join(out, 'manifest.json');
+    r = await runCli(['nightly', '--branch', 'release-1.18', '--branch', 'release-1.17', '--arch', 'arm64', '--manifest', manifestFile, ...site.args], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summaryFile, GITHUB_TOKEN: '' },
+    });
+  });
+  after(() => site?.close());
+
+  test('exit code 1; the broken branch fails only where it must, the healthy one is released', () => {
+    assert.equal(r.code, 1, r.stderr.slice(-3000));
+    const row = (id: string) => new RegExp(`^  ${id.replace(/[./]/g, (c) => `\\${c}`)} +(\\S+)`, 'm').exec(r.stderr)?.[1];
+    const table = r.stderr.slice(r.stderr.lastIndexOf('crio-build: finished'));
+    assert.equal(row('release-1.17/arm64 build:cri-o'), 'FAILED', table);
+    for (const c of ['conmon', 'cni-plugins', 'cri-tools']) assert.match(row(`release-1.17/arm64 build:${c}`) ?? '', /^(ok|cached)$/, `release-1.17 ${c} still built`);
+    assert.equal(row('release-1.17/arm64 package'), 'skipped');
+    assert.equal(row('release-1.17 index'), 'skipped');
+    for (const j of ['release-1.18/arm64 build:cri-o', 'release-1.18/arm64 package', 'release-1.18 index']) assert.equal(row(j), 'ok', j);
+    assert.ok(existsSync(join(site.artifactsDir, 'releases', 'nightly-release-1.18', 'InRelease')));
+    assert.ok(!existsSync(join(site.artifactsDir, 'releases', 'nightly-release-1.17')), 'nothing released for the broken branch');
+    assert.match(r.stderr, /this commit breaks the build/, 'the failure says why');
+  });
+
+  test('shares what it can: conmon and the CNI plugins (same pins) are built once for both branches', () => {
+    for (const c of ['conmon', 'cni-plugins']) {
+      const states = ['release-1.18', 'release-1.17'].map((b) => new RegExp(`^  ${b.replace('.', '\\.')}/arm64 build:${c} +(\\S+)`, 'm').exec(r.stderr)?.[1]);
+      assert.deepEqual(states.sort(), ['cached', 'ok'], `${c}: ${states.join(', ')}`);
+    }
+  });
+
+  test('under GitHub Actions: log groups, and the summary table in the job summary', () => {
+    assert.match(r.stderr, /^::group::release-1\.18\/arm64 build$/m);
+    assert.match(r.stderr, /^::endgroup::$/m);
+    const md = readFileSync(summaryFile, 'utf8');
+    assert.match(md, /^\| job \| result \| time \| host \| detail \|$/m);
+    assert.match(md, /^\| release-1\.17\/arm64 build:cri-o \| FAILED \|/m);
+    assert.match(md, /^\| release-1\.18 index \| ok \|/m);
+  });
+
+  test('the manifest: every job, and each released artifact with the inputs it came from', () => {
+    const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+    assert.equal(m.ok, false);
+    assert.ok(m.jobs.some((j) => j.id === 'release-1.17/arm64 build:cri-o' && j.state === 'failed'));
+    const rel = m.releases.find((x) => x.tag === 'nightly-release-1.18');
+    assert.ok(rel, 'release-1.18 is in the manifest');
+    const crio = rel.provenance.arches[0]?.components.find((c) => c.name === 'cri-o');
+    assert.equal(crio?.commit, site.upstreams.crio.branches['release-1.18']);
+    assert.match(crio?.buildKey ?? '', /^[0-9a-f]{64}$/);
+    assert.match(crio?.builderImage ?? '', /^crio-build\/builder-/);
+    assert.match(crio?.toolchain.sha256 ?? '', /^[0-9a-f]{64}$/);
+    const sums = readFileSync(join(site.artifactsDir, 'releases', 'nightly-release-1.18', 'SHA256SUMS'), 'utf8');
+    for (const f of rel.files.filter((x) => x.file.endsWith('.deb'))) assert.ok(sums.includes(`${f.sha256}  ${f.file}`), f.file);
+  });
+
+  test('--no-wait while another run holds the dirs: exit 75 at once, naming the holder', async () => {
+    const release = await acquireRunLock(site.artifactsDir, { wait: false, command: 'crio-build nightly (the other run)' });
+    try {
+      const t0 = Date.now();
+      const busy = await runCli(['nightly', '--branch', 'release-1.18', '--arch', 'arm64', '--no-wait', ...site.args]);
+      assert.equal(busy.code, 75, busy.stderr);
+      assert.match(busy.stderr, new RegExp(`pid ${process.pid}`));
+      assert.match(busy.stderr, /the other run/);
+      assert.ok(Date.now() - t0 < 20_000, 'failed at once, without building');
+    } finally {
+      await release();
+    }
+  });
+});
