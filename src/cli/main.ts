@@ -151,12 +151,18 @@ async function releaseRun(
   } finally {
     await unlock();
   }
-  reporter.finish(jobs.records, jobs.failed || failure ? 'crio-build: finished with failures' : 'crio-build: done', footer(runs));
+  reporter.finish(jobs.records, runTitle(jobs, failure), footer(runs));
   const m = runManifest(jobs, runs, started);
   if (a.manifest) await writeFileAtomic(resolve(a.manifest), `${JSON.stringify(m, null, 2)}\n`);
   if (a.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
   if (failure) throw failure;
   if (jobs.failed) process.exitCode = ExitCode.jobFailed;
+}
+
+function runTitle(jobs: JobLog, failure: unknown): string {
+  if (jobs.failed || failure) return 'crio-build: finished with failures';
+  const idle = jobs.records.length > 0 && jobs.records.every((j) => j.state === 'cached' || j.state === 'unchanged');
+  return idle ? 'crio-build: nothing changed (nothing built, nothing published)' : 'crio-build: done';
 }
 
 export function buildCli(argv: string[]) {

@@ -32,9 +32,11 @@ export function reporterMode(quiet: boolean, env = process.env, tty = Boolean(pr
 }
 
 export function createReporter(quiet: boolean, out: NodeJS.WritableStream = process.stderr): Reporter {
-  const mode = reporterMode(quiet);
-  if (mode === 'live') return new LiveReporter(out);
-  return new LineReporter(mode, out);
+  return reporterFor(reporterMode(quiet), out);
+}
+
+export function reporterFor(mode: ReporterMode, out: NodeJS.WritableStream): Reporter {
+  return mode === 'live' ? new LiveReporter(out) : new LineReporter(mode, out);
 }
 
 const t0 = Date.now();
