@@ -40,8 +40,12 @@ const EXIT_CODES = `Exit codes:
   75   another run holds the cache or artifacts dir (with --no-wait)
   130  interrupted (143 on SIGTERM)
 
-Environment: GITHUB_TOKEN (publish to GitHub), CRIO_BUILD_SIGNING_KEY and CRIO_BUILD_SIGNING_PASSPHRASE
-(the apt repository key), CRIO_BUILD_CONFIG, CRIO_BUILD_CACHE. Secrets are never printed.`;
+Environment:
+  GITHUB_TOKEN                   publish to GitHub Releases (needs contents: write)
+  CRIO_BUILD_SIGNING_KEY         the apt repository's armored secret key (see \`crio-build keys generate\`)
+  CRIO_BUILD_SIGNING_PASSPHRASE  its passphrase
+  CRIO_BUILD_CONFIG, CRIO_BUILD_CACHE  the settings file and the cache dir
+Secrets are never printed, logged or written into an artifact.`;
 
 interface CommonArgs {
   config?: string;
@@ -152,7 +156,7 @@ async function releaseRun(
     await unlock();
   }
   reporter.finish(jobs.records, runTitle(jobs, failure), footer(runs));
-  const m = runManifest(jobs, runs, started);
+  const m = runManifest(jobs, runs, started, failure);
   if (a.manifest) await writeFileAtomic(resolve(a.manifest), `${JSON.stringify(m, null, 2)}\n`);
   if (a.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
   if (failure) throw failure;

@@ -11,7 +11,7 @@ import { manifest as releaseManifest } from '../publish/release-tree.js';
 /** What a run leaves: a pipeline context, or just a release (the publish command). */
 export type RunOutcome = Pick<Context, 'plan' | 'packaged' | 'packagedFromCache' | 'indexed' | 'published'>;
 
-export function runManifest(jobs: JobLog, runs: RunOutcome[], startedAt: Date) {
+export function runManifest(jobs: JobLog, runs: RunOutcome[], startedAt: Date, failure?: unknown) {
   const releases = new Map<string, NonNullable<Context['indexed']> & { published?: Context['published'] }>();
   for (const r of runs) if (r.indexed) releases.set(r.indexed.tag, { ...r.indexed, published: r.published });
   return {
@@ -19,7 +19,9 @@ export function runManifest(jobs: JobLog, runs: RunOutcome[], startedAt: Date) {
     version: TOOL_VERSION,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    ok: !jobs.failed,
+    ok: !jobs.failed && failure === undefined,
+    // An error that stopped the run before or outside a job (bad input, a refused publish, busy).
+    ...(failure !== undefined ? { error: (failure as Error)?.message ?? String(failure) } : {}),
     jobs: jobs.records,
     packaged: runs
       .filter((r) => r.packaged && r.plan)
