@@ -4,7 +4,7 @@
  * (GITHUB_TOKEN, CRIO_BUILD_SIGNING_KEY, CRIO_BUILD_SIGNING_PASSPHRASE) and are never printed.
  */
 import type { Argv } from 'yargs';
-import { UsageError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 import { acquireRunLocks, waitingMessage, type ReleaseRunLock } from '../farm/run-lock.js';
 import { signingKeyFromEnvironment } from '../publish/apt/index.js';
 import { resolveRepo } from '../publish/github/index.js';
@@ -54,6 +54,13 @@ export async function releaseSettings(a: ReleaseArgs, env: NodeJS.ProcessEnv = p
   const token = env.GITHUB_TOKEN;
   if (token && !a['publish-dir']) {
     if (a['base-url']) throw new UsageError('--base-url is for the directory publisher; GitHub releases are served from github.com');
+    // Checked before anything is built (the index stage, which also refuses, comes after the builds).
+    if (!signing) {
+      throw new InvalidInputError(
+        'publishing to GitHub needs the repository signing key: none was given',
+        'set CRIO_BUILD_SIGNING_KEY (an armored secret key) or --signing-key FILE; make one with `crio-build keys generate --out FILE`',
+      );
+    }
     const { owner, repo } = await resolveRepo({ flag: a.repo ?? env.GITHUB_REPOSITORY });
     const server = (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '');
     return {
