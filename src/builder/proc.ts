@@ -1,5 +1,6 @@
 /** Run a host program (debootstrap, tar, git) without a shell, streaming its output lines. */
 import { spawn } from 'node:child_process';
+import { childEnv } from '../util/child-env.js';
 
 export interface ProcResult {
   code: number;
@@ -8,7 +9,7 @@ export interface ProcResult {
 
 export function runProc(cmd: string, args: string[], opts: { cwd?: string; onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
     let partial = '';
     const onData = (chunk: Buffer) => {

@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { childEnv } from '../util/child-env.js';
 
 /** The debian/control dpkg-shlibdeps reads (it only needs a source and a binary stanza). */
 export const SHLIBS_CONTROL_PATH = 'debian/control';
@@ -94,7 +95,7 @@ export async function computeShlibsDepends(binaries: readonly string[], opts: Sh
       execFile(
         program,
         args,
-        { cwd: dir, env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...(opts.env ?? process.env), ...cmd.env }, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+        { cwd: dir, env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...(opts.env ?? childEnv()), ...cmd.env }, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
         (err, out, errText) => {
           if (err) {
             const code = (err as NodeJS.ErrnoException).code;

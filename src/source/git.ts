@@ -8,11 +8,12 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { SourceError } from '../errors.js';
 import { SourceCache } from './cache.js';
+import { childEnv } from '../util/child-env.js';
 
 const execFileP = promisify(execFile);
 
 const GIT_ENV = {
-  ...process.env,
+  ...childEnv(),
   GIT_TERMINAL_PROMPT: '0', // never hang on a credentials prompt in CI
   GIT_ASKPASS: 'true',
   LC_ALL: 'C',

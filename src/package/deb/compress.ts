@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type TransformOptions, type Writable } from 'node:stream';
 import { createGzip, gzipSync, type ZlibOptions } from 'node:zlib';
+import { childEnv } from '../../util/child-env.js';
 
 /** Bytes of tar the producer may run ahead of the compressor (memory bound). */
 const AHEAD = 4 * 1024 * 1024;
@@ -50,7 +51,7 @@ export function xzArguments(c: Compressor): string[] {
 
 /** XZ_OPT and XZ_DEFAULTS could change block size or check: not from us. */
 function xzEnvironment(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env = childEnv();
   delete env.XZ_OPT;
   delete env.XZ_DEFAULTS;
   return env;
