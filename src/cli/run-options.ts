@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { acquireRunLocks, waitingMessage, type ReleaseRunLock } from '../farm/run-lock.js';
 import { signingKeyFromEnvironment } from '../publish/apt/index.js';
+import { withSigner } from '../publish/apt/sign.js';
 import { resolveRepo } from '../publish/github/index.js';
 import type { IndexOptions, PublishOptions } from '../publish/stage.js';
 
@@ -46,6 +47,8 @@ export async function releaseSettings(a: ReleaseArgs, env: NodeJS.ProcessEnv = p
     throw new UsageError(`--valid-days ${a['valid-days']}: must be a whole number of days from 1 to 3650`);
   }
   const signing = signingKeyFromEnvironment(env, a['signing-key']);
+  // A key that cannot sign (unreadable file, wrong passphrase, no secret key) fails now, not after the build.
+  if (signing) await withSigner(signing, (s) => s.sign('crio-build: signing key check\n'));
   const index = { ...(signing ? { signing } : {}), validDays: a['valid-days'] };
   if (!a.publish) {
     if (a['dry-run'] || a.repo || a['publish-dir']) throw new UsageError('--dry-run, --repo and --publish-dir go with --publish');
