@@ -2,7 +2,12 @@
  * A second, real Docker engine on this machine, as a child process: its own socket, data root,
  * exec root (with its own managed containerd) and pid file, no bridge (builds run with networking
  * off) and no iptables rules, and an empty daemon config so /etc/docker/daemon.json does not apply.
- * Together with the main engine it makes a two-host farm; `terminate()` makes one host go away.
+ * Together with the main engine it makes a two-host farm; `terminate()` makes one host go away,
+ * `restart()` stops it and starts it again on the same data root and socket.
+ *
+ * It runs in a network namespace of its own (`unshare --net`): a dockerd started with `--bridge
+ * none` deletes the host's `docker0` interface at start-up (moby's removeDefaultBridgeInterface),
+ * which in the shared namespace took the main engine's default bridge away from every other test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,8 @@ export interface SecondEngine {
   terminate(timeoutMs?: number): Promise<void>;
   /** Stop it if it runs, unmount what it left mounted, remove the data root. */
   cleanup(): Promise<void>;
+  /** `systemctl restart docker`: terminate(), then the same daemon again (same socket, data and exec roots); resolves once it answers. `driver` keeps working. */
+  restart(): Promise<void>;
 }
 
 const started: ChildProcess[] = [];
@@ -39,7 +46,6 @@ export async function startSecondDockerd(opts: { storageDriver?: string; readyTi
   const configFile = join(root, 'daemon.json');
   writeFileSync(configFile, '{}\n');
   const logPath = join(root, 'dockerd.log');
-  const logFd = openSync(logPath, 'a');
   const args = [
     '--host', `unix://${socket}`,
     '--data-root', join(root, 'data'),
@@ -52,17 +58,26 @@ export async function startSecondDockerd(opts: { storageDriver?: string; readyTi
     '--ip-forward=false',
   ];
   if (opts.storageDriver) args.push('--storage-driver', opts.storageDriver);
-  const child = spawn('dockerd', args, { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  started.push(child);
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const launch = () => {
+    const fd = openSync(logPath, 'a');
+    // unshare execs dockerd (no fork): the child's pid is the daemon's.
+    child = spawn('unshare', ['--net', '--', 'dockerd', ...args], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    started.push(child);
+    const c = child;
+    exited = new Promise<void>((res) => c.once('exit', () => res()));
+  };
+  launch();
   const log = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
   const running = () => child.exitCode === null && child.signalCode === null;
 
   const terminate = async (timeoutMs = 60_000) => {
     if (!running()) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => running() && child.kill('SIGKILL'), timeoutMs);
+    const c = child;
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), timeoutMs);
     await exited;
     clearTimeout(timer);
   };
@@ -87,26 +102,47 @@ export async function startSecondDockerd(opts: { storageDriver?: string; readyTi
     rmSync(root, { recursive: true, force: true });
   };
 
-  const until = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-  let driver: DockerDriver | undefined;
-  let lastError: Error | undefined;
-  while (Date.now() < until && running()) {
-    if (existsSync(socket)) {
-      try {
-        driver = await connectDocker({ host: `unix://${socket}` });
-        break;
-      } catch (err) {
-        lastError = err as Error;
+  const ready = async (): Promise<DockerDriver> => {
+    const until = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+    let lastError: Error | undefined;
+    while (Date.now() < until && running()) {
+      if (existsSync(socket)) {
+        try {
+          return await connectDocker({ host: `unix://${socket}` });
+        } catch (err) {
+          lastError = err as Error;
+        }
       }
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  if (!driver) {
     const tail = log().split('\n').slice(-30).join('\n');
-    await cleanup();
     throw new Error(`the second dockerd did not come up (${running() ? 'no answer' : `exited ${child.exitCode ?? child.signalCode}`}${lastError ? `: ${lastError.message}` : ''}):\n${tail}`);
+  };
+  let driver: DockerDriver;
+  try {
+    driver = await ready();
+  } catch (err) {
+    await cleanup();
+    throw err;
   }
-  return { root, socket, endpoint: `unix://${socket}`, pid: child.pid!, driver, log, running, terminate, cleanup };
+  const engine: SecondEngine = {
+    root,
+    socket,
+    endpoint: `unix://${socket}`,
+    pid: child!.pid!,
+    driver,
+    log,
+    running,
+    terminate,
+    cleanup,
+    async restart() {
+      await terminate();
+      launch();
+      engine.pid = child.pid!;
+      await ready();
+    },
+  };
+  return engine;
 }
 
 /** Mount points at or below `dir`, in mount order. */
