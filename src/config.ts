@@ -36,7 +36,7 @@ export const hostSchema = z
 
 export const configSchema = z
   .object({
-    cacheDir: z.string().max(1024).optional(),
+    cacheDir: z.string().min(1).max(1024).optional(),
     mirrors: z
       .array(z.object({ from: sourceUrl, to: sourceUrl }).strict())
       .max(256)
@@ -124,11 +124,15 @@ export interface Settings {
 }
 
 export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
+  // An empty flag is a mistake (it would silently mean "no settings file" or "the cache is the
+  // current directory"). CRIO_BUILD_CONFIG="" still means no settings file; CRIO_BUILD_CACHE="" unset.
+  if (opts.config === '') throw new UsageError('--config "": an empty file name', 'name a settings file, or leave --config out');
+  if (opts.cacheDir === '') throw new UsageError('--cache-dir "": an empty directory name', 'name a directory, or leave --cache-dir out');
   const explicit = opts.config ?? process.env.CRIO_BUILD_CONFIG;
   const file = explicit ?? (existsSync(defaultConfigPath()) ? defaultConfigPath() : undefined);
   const config: Config = file ? validateYaml(file, await readDataFile(file), configSchema).value : configSchema.parse({});
   const flagMirrors = (opts.mirror ?? []).map(parseMirrorFlag);
-  const cacheDir = opts.cacheDir ?? process.env.CRIO_BUILD_CACHE ?? config.cacheDir ?? defaultCacheDir();
+  const cacheDir = opts.cacheDir ?? (process.env.CRIO_BUILD_CACHE || undefined) ?? config.cacheDir ?? defaultCacheDir();
   return {
     configFile: file,
     cacheDir: resolve(cacheDir),

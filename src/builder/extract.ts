@@ -8,8 +8,7 @@
  * bits are dropped. Ownership is not restored: files belong to whoever runs crio-build.
  * A refused archive leaves nothing behind: what this call created is removed again.
  */
-import { createWriteStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -68,6 +67,8 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
   const done: ExtractedFile[] = [];
   const regular = new Set<string>();
   let current = '';
+  let currentEntry: { destroy(err?: Error): void } | undefined;
+  let currentFile: FileHandle | undefined;
   const fail = (name: string, why: string): never => {
     throw new UnsafeArchiveError(`refusing archive entry ${quote(name, 200)} for output ${want}: ${why}`);
   };
@@ -100,6 +101,7 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
     for await (const entry of ex) {
       const h = entry.header;
       current = h.name;
+      currentEntry = entry;
       const rel = place(h.name);
       const abs = join(root, rel);
       if (!inside(root, abs)) fail(h.name, 'resolves outside the output directory');
@@ -117,9 +119,12 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
         case 'contiguous-file':
           if (existing) fail(h.name, 'duplicate entry');
           await mkdirp(join(abs, '..'));
-          // 'wx': never follows or replaces something that appeared meanwhile.
+          // 'wx': never follows or replaces something that appeared meanwhile. Opened here, not
+          // lazily by the stream, so a refusal can close it and remove the file for sure.
+          currentFile = await open(abs, 'wx', mode);
           created.push(abs);
-          await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode }));
+          await pipeline(entry, currentFile.createWriteStream());
+          currentFile = undefined;
           await chmod(abs, mode);
           if (h.mtime) await utimes(abs, h.mtime, h.mtime);
           regular.add(rel);
@@ -157,12 +162,22 @@ export async function extractSafely(archive: Readable | NodeJS.ReadableStream, o
     }
   })();
   // Feed the archive in; a refusal destroys the extractor, which ends the feed too.
-  const feed = pipeline(archive as Readable, ex as unknown as NodeJS.WritableStream).catch(() => undefined);
+  const feed = pipeline(archive as Readable, ex as unknown as NodeJS.WritableStream).then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
   try {
-    await work;
+    // A stream that ends inside an entry (a header claiming more data than follows) fails the feed
+    // but leaves that entry's body waiting forever: the feed's failure ends the work too.
+    await Promise.race([work, feed.then((err) => (err ? Promise.reject(err) : work))]);
   } catch (err) {
     ex.destroy();
+    currentEntry?.destroy(err as Error);
     (archive as Readable).destroy?.();
+    // An entry that died before its body was piped leaves the work waiting: it is abandoned, and
+    // the file it was writing closed.
+    work.catch(() => undefined);
+    await currentFile?.close().catch(() => undefined);
     for (const p of created.reverse()) await rm(p, { recursive: true, force: true });
     if (err instanceof CrioBuildError) throw err;
     // A truncated or malformed stream (a header claiming more data than follows, bad checksums).

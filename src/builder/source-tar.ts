@@ -2,7 +2,9 @@
  * The source tree as a tar stream for putArchive: `git archive <commit>` of the cached repository,
  * re-rooted under the build directory and owned by the builder user (git archive says root, and the
  * unprivileged compile must be able to write into its own tree). Only files, directories and
- * symlinks are passed on; git archive makes nothing else.
+ * symlinks are passed on; git archive makes nothing else. git itself refuses to archive a tree with
+ * `..`, `.git` or absolute entries; a tree that repeats a name or puts entries under a symlink (a
+ * hand-made hostile tree: `link -> /etc`, then `link/passwd`) is refused here.
  */
 import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
@@ -10,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { extract as tarExtract, pack as tarPack, type Header } from 'tar-stream';
 
 type Headers = Partial<Header> & { name: string };
-import { SourceError } from '../errors.js';
+import { quote, SourceError } from '../errors.js';
 
 export const BUILDER_UID = 1000;
 export const BUILDER_GID = 1000;
@@ -31,8 +33,19 @@ export function sourceTar(repoPath: string, commit: string, prefix: string): Rea
     }
     const ex = tarExtract();
     git.stdout.pipe(ex);
+    const seen = new Set<string>();
+    const symlinks = new Set<string>();
     for await (const e of ex) {
       const h = e.header;
+      const path = h.name.replace(/\/+$/, '');
+      const parts = path.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const parent = parts.slice(0, i).join('/');
+        if (symlinks.has(parent)) throw new SourceError(`the source tree of ${commit} puts ${quote(h.name)} under the symlink ${quote(parent)}; refusing it`);
+      }
+      if (seen.has(path)) throw new SourceError(`the source tree of ${commit} has ${quote(h.name)} twice; refusing it`);
+      seen.add(path);
+      if (h.type === 'symlink') symlinks.add(path);
       const keep = h.type === 'file' || h.type === 'directory' || h.type === 'symlink';
       if (!keep) {
         e.resume();
@@ -54,7 +67,10 @@ export function sourceTar(repoPath: string, commit: string, prefix: string): Rea
     if (code !== 0) throw new SourceError(`git archive ${commit} in ${repoPath} failed (exit ${code}): ${stderr.trim()}`);
     pack.finalize();
   };
-  run().catch((err) => pack.destroy(err as Error));
+  run().catch((err) => {
+    git.kill();
+    pack.destroy(err as Error);
+  });
   return pack as unknown as Readable;
 }
 

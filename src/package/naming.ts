@@ -40,11 +40,11 @@ export function assetSafe(name: string): string {
   // A leading dot would hide the file (and GitHub renames such assets); empty is not a name.
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_') || '_';
   if (safe.length <= MAX_ASSET_NAME) return safe;
-  // Too long for a file or asset name: keep the start and the extension, and a hash of the whole
-  // name so two long names stay different.
-  const ext = /(\.[A-Za-z0-9]{1,8}){1,2}$/.exec(safe)?.[0] ?? '';
+  // Too long for a file or asset name: keep the start and the end (arch and extension), with a
+  // hash of the whole name between them so two long names stay different.
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
-  return `${safe.slice(0, MAX_ASSET_NAME - ext.length - hash.length - 1)}-${hash}${ext}`;
+  const tail = 40;
+  return `${safe.slice(0, MAX_ASSET_NAME - tail - hash.length - 2)}-${hash}-${safe.slice(-tail)}`;
 }
 
 /** File name length limit of most file systems, and of GitHub release asset names. */

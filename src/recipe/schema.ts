@@ -38,11 +38,8 @@ const treePath = z
   .regex(/^[^/\p{Cc}\p{Cf}][^\p{Cc}\p{Cf}]*$/u, 'a relative path inside the source tree, without control characters')
   .refine((p) => !p.split('/').includes('..') && p.split('/').some((s) => s !== '' && s !== '.'), 'a relative path inside the source tree, without ".."');
 
-/** A single directory name (what a toolchain archive unpacks to). */
-export const dirName = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]+$/, 'a single directory name')
-  .refine((s) => s !== '.' && s !== '..', 'a single directory name, not "." or ".."');
+/** A single directory name (what a toolchain archive unpacks to): not ".", "..", or an option-like "-x". */
+export const dirName = z.string().max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a single directory name (letters, digits, ".", "_" and "-", starting with a letter or digit)');
 
 const envMap = z.record(
   z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),

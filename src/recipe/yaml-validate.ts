@@ -84,7 +84,7 @@ export function validateYaml<S extends z.ZodType>(file: string, text: string, sc
     return {
       file,
       line: lineOfPath(issue.path),
-      path: issue.path.map(String).join('.'),
+      path: issue.path.map((k) => (String(k) === '' ? '""' : String(k))).join('.'),
       message: describeIssue(issue, schema),
     };
   });
