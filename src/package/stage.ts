@@ -9,9 +9,9 @@
  * half-written file. The same inputs give byte-identical outputs (SOURCE_DATE_EPOCH = each
  * component's commit time).
  */
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { CrioBuildError, ExitCode } from '../errors.js';
+import { mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { CrioBuildError, ExitCode, HostNotReadyError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
 import { writeBundle, bundleInput } from './bundle.js';
@@ -121,8 +121,35 @@ export async function packageAll(input: PackageStageInput): Promise<PackageStage
     return await packageChecked(input);
   } catch (err) {
     if (err instanceof CrioBuildError) throw err;
+    const full = await diskFullError(err, resolve(input.outDir));
+    if (full) throw full;
     throw new PackageError(`package: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The file a write was producing when it failed (stream errors do not carry a path). */
+async function writing<T>(path: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err && typeof err === 'object' && !('writing' in err)) Object.assign(err, { writing: path });
+    throw err;
+  }
+}
+
+/** A full disk (or quota) is the host's problem, not the build's: say so, with the file and the space left. */
+async function diskFullError(err: unknown, outDir: string): Promise<HostNotReadyError | undefined> {
+  const e = err as NodeJS.ErrnoException & { writing?: string };
+  if (e?.code !== 'ENOSPC' && e?.code !== 'EDQUOT') return undefined;
+  const file = e.writing ?? e.path ?? outDir;
+  const free = await statfs(dirname(file))
+    .then((s) => `; ${(Number(s.bavail) * Number(s.bsize) / 2 ** 20).toFixed(1)} MiB free there now`)
+    .catch(() => '');
+  const what = e.code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded';
+  return new HostNotReadyError(
+    `package: ${what} while writing ${file}${free}`,
+    `free space on the filesystem of ${outDir} (or use --artifacts on a larger one) and rerun; nothing half-written was left`,
+  );
 }
 
 async function packageChecked(input: PackageStageInput): Promise<PackageStageResult> {
@@ -165,11 +192,11 @@ async function packageChecked(input: PackageStageInput): Promise<PackageStageRes
           prepareBinary: prepare(name),
           warn,
         };
-        const info = await def.describe(ctx);
+        const info = await writing(join(work, name), () => def.describe(ctx));
         const version = debVersion(component.version);
         const file = debFileName(def.debName, version, input.arch);
         input.onStep?.(`writing ${file}`);
-        const r = await writeDeb(info, join(outDir, file));
+        const r = await writing(join(outDir, file), () => writeDeb(info, join(outDir, file)));
         return { name: def.debName, version, component: name, file, path: r.path, sha256: r.sha256, size: r.size };
       }),
     );
@@ -180,13 +207,15 @@ async function packageChecked(input: PackageStageInput): Promise<PackageStageRes
     const crio = components.get('cri-o') as BuiltComponent;
     const bundleFile = bundleFileName(input.arch, crio.version);
     input.onStep?.(`writing ${bundleFile}`);
-    const b = await writeBundle(
-      await bundleInput({ arch: input.arch, kubernetes: input.kubernetes, components, ...(input.pauseImage !== undefined ? { pauseImage: input.pauseImage } : {}), prepareBinary: prepare('cri-o'), warn }),
-      join(outDir, bundleFile),
+    const b = await writing(join(outDir, bundleFile), async () =>
+      writeBundle(
+        await bundleInput({ arch: input.arch, kubernetes: input.kubernetes, components, ...(input.pauseImage !== undefined ? { pauseImage: input.pauseImage } : {}), prepareBinary: prepare('cri-o'), warn }),
+        join(outDir, bundleFile),
+      ),
     );
     const bundle: PackagedFile = { file: bundleFile, path: b.path, sha256: b.sha256, size: b.size };
 
-    const checksumsPath = await writeSha256Sums(outDir, [...debs.map((d) => ({ file: d.file, sha256: d.sha256 })), { file: bundle.file, sha256: bundle.sha256 }]);
+    const checksumsPath = await writing(join(outDir, 'SHA256SUMS'), () => writeSha256Sums(outDir, [...debs.map((d) => ({ file: d.file, sha256: d.sha256 })), { file: bundle.file, sha256: bundle.sha256 }]));
     input.onStep?.(`wrote ${debs.length} packages, ${bundleFile} and SHA256SUMS in ${outDir}`);
     return { debs, bundle, checksumsPath, warnings };
   } finally {
