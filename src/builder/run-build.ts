@@ -5,6 +5,7 @@
  * remove the container.
  */
 import { mkdir, readdir } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
 import { CrioBuildError, ExitCode, HostNotReadyError, InvalidInputError } from '../errors.js';
@@ -110,7 +111,7 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
       const argv = step.map((a) => substitute(a, job));
       say('step', `${phase}: ${argv.join(' ').slice(0, 120)}`);
       const code = await exec(argv);
-      if (code !== 0) throw new StepError(`${phase} (${argv.join(' ').slice(0, 200)}) exited ${code}`);
+      if (code !== 0) throw new StepError(`${phase} (${argv.join(' ').slice(0, 200)}) exited ${code}${await whyStopped(container!, code)}`);
     }
 
     for (const gen of job.build.generate) {
@@ -121,7 +122,7 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
       say('generate', `${gen.path} <- ${argv.join(' ')}${cross ? ' (under qemu)' : ''}`);
       const out: Buffer[] = [];
       const code = await exec(argv, out);
-      if (code !== 0) throw new StepError(`${phase} (${argv.join(' ')}) exited ${code}`);
+      if (code !== 0) throw new StepError(`${phase} (${argv.join(' ')}) exited ${code}${await whyStopped(container!, code)}`);
       const content = Buffer.concat(out);
       log.note(`wrote ${gen.path} (${content.length} bytes of stdout)`);
       await container.putArchive(singleFileTar(rel, content) as unknown as NodeJS.ReadableStream, { path: srcDir });
@@ -183,6 +184,30 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
 }
 
 class StepError extends Error {}
+
+/**
+ * When a step fails because its container went away under it (docker kill, docker stop, the engine
+ * stopping, out of memory), say so: the step's own exit code (137, or 126 when the container was
+ * already gone as the step started) does not. Otherwise name the signal of a 128+n exit code.
+ */
+async function whyStopped(container: Docker.Container, code: number): Promise<string> {
+  const state = await container.inspect().then(
+    (i) => i.State,
+    () => undefined,
+  );
+  if (state && !state.Running) {
+    const how = state.OOMKilled ? 'out of memory' : `exit code ${state.ExitCode}${signalOf(state.ExitCode) ? `: ${signalOf(state.ExitCode)}` : ''}`;
+    return `: the build container stopped (${how}; docker kill or stop, the engine stopping, or the memory limit)`;
+  }
+  return signalOf(code) ? ` (${signalOf(code)})` : '';
+}
+
+/** 128+n is a process killed by signal n. */
+function signalOf(code: number): string | undefined {
+  if (code <= 128 || code > 128 + 64) return undefined;
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? `killed by ${name}` : undefined;
+}
 
 const SHLIBS_DIR = '/tmp/crio-build-shlibs';
 
