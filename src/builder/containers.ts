@@ -6,7 +6,7 @@
  */
 import type Docker from 'dockerode';
 import { CrioBuildError, ExitCode } from '../errors.js';
-import { LABEL_MANAGED, LABEL_RUN, removeInterruptedBuildImages, type DockerDriver } from './docker.js';
+import { LABEL_KIND, LABEL_MANAGED, LABEL_RUN, removeInterruptedBuildImages, type DockerDriver } from './docker.js';
 
 const live = new Map<string, Docker.Container>();
 let interruptedBy: NodeJS.Signals | undefined;
@@ -106,6 +106,18 @@ export function installSignalCleanup(
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/**
+ * Remove our build and verify containers that have stopped (exited or dead): a run cannot remove its
+ * container while the engine is restarting or gone, so such a run leaves it behind. Running ones are
+ * left alone (another run may be using them). Returns the names of those removed.
+ */
+export async function removeStoppedContainers(driver: DockerDriver): Promise<string[]> {
+  const list = await driver.client.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_MANAGED}=true`], status: ['exited', 'dead'] }) });
+  const stopped = list.filter((c) => c.Labels[LABEL_KIND] === 'build' || c.Labels[LABEL_KIND] === 'verify');
+  for (const c of stopped) await removeContainer(driver.client.getContainer(c.Id));
+  return stopped.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
 }
 
 /** Remove our containers left by earlier runs (all, or one run's), and their volumes. */

@@ -12,6 +12,7 @@ import { CrioBuildError, ExitCode } from '../errors.js';
 import { builderSpecFor, type BuilderSpec } from '../builder/builder-image.js';
 import type { OnBuilderEvent } from '../builder/events.js';
 import { runBuild } from '../builder/run-build.js';
+import { removeStoppedContainers } from '../builder/containers.js';
 import type { BuildJob, BuildResult } from '../builder/types.js';
 import type { Fetched } from '../source/fetch.js';
 import { tempNameFor, writeFileAtomic } from '../util/atomic.js';
@@ -81,6 +82,11 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
   if (misses.length > 0) {
     const pool = opts.pool ?? (await HostPool.connect(opts.hosts ?? opts.settings.hosts ?? [defaultHostConfig(opts.concurrency ?? 2)], { ...opts.poolOptions, onEvent: opts.onEvent }));
     const builderOptions = { onEvent: opts.onEvent, base: { debCacheDir: join(opts.settings.cacheDir, 'debootstrap') } };
+    // Containers an earlier run could not remove (its engine restarted or went away under it).
+    for (const h of pool.upHosts()) {
+      const removed = await removeStoppedContainers(h.driver).catch(() => [] as string[]);
+      if (removed.length > 0) opts.onEvent?.({ scope: 'build', phase: 'host', message: `host ${h.name}: removed ${removed.length} stopped container(s) an earlier run left (${removed.join(', ')})` });
+    }
 
     // One attempt of one component on one host: ensure the builder image there (seeded from
     // another host when it has it), build into a scratch dir, then move it into the cache.
