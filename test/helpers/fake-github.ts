@@ -99,6 +99,11 @@ export interface FakeGitHub {
   /** Requests other than GET (POST, PATCH, DELETE) answered below 500, on both origins. */
   writes(): number;
   resetCounters(): void;
+  /**
+   * Called after each answer is sent (its status set), e.g. to kill a client right after its Nth
+   * upload completed. Settable at any time; undefined: nothing is called.
+   */
+  onAnswer?: (r: FakeRequest) => void;
   /** The next `times` requests to `route` (and, when given, matching `when`) get `fault`. */
   inject(route: FakeRoute, fault: Fault, times?: number, when?: (r: { name?: string }) => boolean): void;
   releases(repo: string): FakeRelease[];
@@ -379,6 +384,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     const answer = (a: HttpAnswer) => {
       log.status = a.status;
       send(res, a);
+      fake.onAnswer?.(log);
     };
     if (r === 'unknown' || ALLOWED[r] !== method) {
       await readBody(req);
