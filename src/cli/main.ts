@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { loadSettings, type Settings } from '../config.js';
 import { runDoctor } from '../doctor.js';
-import { CrioBuildError, ExitCode, UsageError } from '../errors.js';
+import { CrioBuildError, ExitCode, printable, quote, UsageError } from '../errors.js';
 import { checkArch } from '../farm/planner.js';
 import { TOOL_VERSION } from '../farm/keys.js';
 import { runPipeline, type Context, type StageName } from '../pipeline.js';
@@ -80,30 +80,39 @@ function stopAfter(stage: string | undefined, publish: boolean): StageName {
 
 function commonOptions<T>(y: Argv<T>) {
   return y
-    .option('config', { type: 'string', describe: 'settings file (mirrors, toolchain swaps, cache dir); default $CRIO_BUILD_CONFIG or ~/.config/crio-build/config.yaml' })
+    .option('config', { type: 'string', requiresArg: true, describe: 'settings file (mirrors, toolchain swaps, cache dir); default $CRIO_BUILD_CONFIG or ~/.config/crio-build/config.yaml' })
     .option('mirror', { type: 'string', array: true, describe: 'rewrite a URL prefix, FROM=TO (repeatable; longest match wins)' })
-    .option('cache-dir', { type: 'string', describe: 'source cache (default $CRIO_BUILD_CACHE or ~/.cache/crio-build)' })
-    .option('recipes', { type: 'string', describe: 'recipes directory (default: the recipes shipped with crio-build)' })
-    .option('artifacts', { type: 'string', default: 'artifacts', describe: 'output root' })
+    .option('cache-dir', { type: 'string', requiresArg: true, describe: 'source cache (default $CRIO_BUILD_CACHE or ~/.cache/crio-build)' })
+    .option('recipes', { type: 'string', requiresArg: true, describe: 'recipes directory (default: the recipes shipped with crio-build)' })
+    .option('artifacts', { type: 'string', requiresArg: true, default: 'artifacts', describe: 'output root' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' });
 }
 
 function branchOptions<T>(y: Argv<T>) {
   return commonOptions(y)
     .positional('branch', { type: 'string', demandOption: true, describe: 'cri-o branch recipe, e.g. release-1.18 (see `crio-build recipes list`)' })
-    .option('arch', { type: 'string', default: 'arm64', describe: `target architecture: ${SUPPORTED_ARCHES.join(', ')}` })
-    .option('strategy', { type: 'string', describe: `override every component's strategy: ${STRATEGIES.join(', ')}` })
-    .option('lock', { type: 'string', describe: 'use this lock record (from an earlier plan) instead of asking the remotes' })
+    .option('arch', { type: 'string', requiresArg: true, default: 'arm64', describe: `target architecture: ${SUPPORTED_ARCHES.join(', ')}` })
+    .option('strategy', { type: 'string', requiresArg: true, describe: `override every component's strategy: ${STRATEGIES.join(', ')}` })
+    .option('lock', { type: 'string', requiresArg: true, describe: 'use this lock record (from an earlier plan) instead of asking the remotes' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout' });
 }
 
+/** Options that name a file or directory: an empty value is a mistake, not "the default". */
+function checkPaths(a: Record<string, unknown>): void {
+  // (--config and --cache-dir are checked where the settings are read, src/config.ts.)
+  for (const k of ['recipes', 'artifacts', 'lock', 'manifest', 'signing-key', 'publish-dir']) {
+    if (a[k] === '') throw new UsageError(`--${k} is empty`, `give a path, or leave --${k} out for the default`);
+  }
+}
+
 async function settingsFrom(a: CommonArgs): Promise<Settings> {
+  checkPaths(a as unknown as Record<string, unknown>);
   return loadSettings({ config: a.config, mirror: a.mirror, cacheDir: a['cache-dir'] });
 }
 
 function checkStrategy(s: string | undefined): Strategy | undefined {
   if (s === undefined) return undefined;
-  if (!(STRATEGIES as readonly string[]).includes(s)) throw new UsageError(`unknown strategy "${s}"`, `supported strategies: ${STRATEGIES.join(', ')}`);
+  if (!(STRATEGIES as readonly string[]).includes(s)) throw new UsageError(`unknown strategy ${quote(s)}`, `supported strategies: ${STRATEGIES.join(', ')}`);
   return s as Strategy;
 }
 
@@ -181,13 +190,15 @@ export function buildCli(argv: string[]) {
           branchOptions(y)
             .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
             .option('pause-image', PAUSE_IMAGE_OPTION)
-            .option('stop-after', { type: 'string', describe: `stop after this stage: ${STOP_STAGES.join(', ')} (e.g. package in a CI build job whose release is published by \`crio-build publish\`)` }),
+            .option('stop-after', { type: 'string', requiresArg: true, describe: `stop after this stage: ${STOP_STAGES.join(', ')} (e.g. package in a CI build job whose release is published by \`crio-build publish\`)` }),
         ) as unknown as Argv<MainArgs>,
       async (a) => {
         const arch = checkArch(a.arch);
         const strategy = checkStrategy(a.strategy);
         const pauseImage = pauseImageOption(a['pause-image']);
         const settings = await settingsFrom(a);
+        // A branch that is not a recipe is refused before anything is locked, created or shown.
+        findBranch(await loadRecipes(a.recipes && resolve(a.recipes)), a.branch);
         const release = await releaseSettings(a);
         const until = stopAfter(a['stop-after'], a.publish);
         const reporter = createReporter(a.quiet);
@@ -346,8 +357,11 @@ export function buildCli(argv: string[]) {
     .help()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(msg ?? 'bad arguments', 'see `crio-build --help`');
+      // yargs' own validation errors (YError: a missing option value) are usage errors; others are ours.
+      if (err && err.name !== 'YError') throw err;
+      msg = msg ?? err?.message;
+      // yargs' messages carry what the user typed (an unknown option name): never raw control characters.
+      throw new UsageError(printable(msg ?? 'bad arguments', 400), 'see `crio-build --help`');
     });
 }
 

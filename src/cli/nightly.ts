@@ -20,11 +20,11 @@ export interface NightlyArgs {
 
 export function nightlyOptions<T>(y: Argv<T>) {
   return y
-    .option('branch', { type: 'string', array: true, describe: 'a branch recipe (repeatable; default: every branch in recipes/branches)' })
-    .option('arch', { type: 'string', array: true, describe: `an arch (repeatable; default: ${SUPPORTED_ARCHES.join(' and ')})` })
-    .option('strategy', { type: 'string', describe: `override every component's strategy: ${STRATEGIES.join(', ')}` })
+    .option('branch', { type: 'string', array: true, requiresArg: true, describe: 'a branch recipe (repeatable; default: every branch in recipes/branches)' })
+    .option('arch', { type: 'string', array: true, requiresArg: true, describe: `an arch (repeatable; default: ${SUPPORTED_ARCHES.join(' and ')})` })
+    .option('strategy', { type: 'string', requiresArg: true, describe: `override every component's strategy: ${STRATEGIES.join(', ')}` })
     .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
-    .option('pause-image', { type: 'string', describe: 'pause_image written into a crio.conf.d drop-in' })
+    .option('pause-image', { type: 'string', requiresArg: true, describe: 'pause_image written into a crio.conf.d drop-in' })
     .option('json', { type: 'boolean', default: false, describe: 'print the run manifest as JSON on stdout' });
 }
 

@@ -26,14 +26,14 @@ export interface ReleaseArgs {
 export function releaseOptions<T>(y: Argv<T>) {
   return y
     .option('publish', { type: 'boolean', default: false, describe: 'publish the release: to GitHub Releases when GITHUB_TOKEN is set, else the directory publisher' })
-    .option('repo', { type: 'string', describe: 'GitHub OWNER/REPO to publish to (default: $GITHUB_REPOSITORY, else the git remote "origin")' })
+    .option('repo', { type: 'string', requiresArg: true, describe: 'GitHub OWNER/REPO to publish to (default: $GITHUB_REPOSITORY, else the git remote "origin")' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'with --publish to GitHub: print every action, change nothing' })
-    .option('base-url', { type: 'string', describe: 'where the directory publisher\'s releases are served (the notes\' apt lines use <URL>/<tag>); default file:// of artifacts/releases' })
-    .option('publish-dir', { type: 'string', describe: 'directory publisher: also copy the release to DIR/<tag>/ (e.g. a web root)' })
-    .option('signing-key', { type: 'string', describe: 'armored secret key file for the apt repository (or $CRIO_BUILD_SIGNING_KEY; passphrase in $CRIO_BUILD_SIGNING_PASSPHRASE)' })
+    .option('base-url', { type: 'string', requiresArg: true, describe: 'where the directory publisher\'s releases are served (the notes\' apt lines use <URL>/<tag>); default file:// of artifacts/releases' })
+    .option('publish-dir', { type: 'string', requiresArg: true, describe: 'directory publisher: also copy the release to DIR/<tag>/ (e.g. a web root)' })
+    .option('signing-key', { type: 'string', requiresArg: true, describe: 'armored secret key file for the apt repository (or $CRIO_BUILD_SIGNING_KEY; passphrase in $CRIO_BUILD_SIGNING_PASSPHRASE)' })
     .option('valid-days', { type: 'number', default: 14, describe: 'nightlies: apt refuses the index this many days after it was signed (Valid-Until)' })
     .option('wait', { type: 'boolean', default: true, describe: 'wait while another run uses the cache or artifacts dir (--no-wait: fail at once, exit 75)' })
-    .option('manifest', { type: 'string', describe: 'write the run manifest (every job and artifact with its inputs, commits, checksums, builder) to FILE' });
+    .option('manifest', { type: 'string', requiresArg: true, describe: 'write the run manifest (every job and artifact with its inputs, commits, checksums, builder) to FILE' });
 }
 
 export interface ReleaseSettings {
