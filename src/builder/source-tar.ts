@@ -13,13 +13,14 @@ import { extract as tarExtract, pack as tarPack, type Header } from 'tar-stream'
 
 type Headers = Partial<Header> & { name: string };
 import { quote, SourceError } from '../errors.js';
+import { childEnv } from '../util/child-env.js';
 
 export const BUILDER_UID = 1000;
 export const BUILDER_GID = 1000;
 
 export function sourceTar(repoPath: string, commit: string, prefix: string): Readable {
   const pack = tarPack();
-  const git = spawn('git', ['-C', repoPath, 'archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const git = spawn('git', ['-C', repoPath, 'archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
   let stderr = '';
   git.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number>((res) => git.on('close', (code) => res(code ?? 1)));
