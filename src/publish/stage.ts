@@ -77,6 +77,7 @@ export interface IndexedRelease {
 }
 
 const LOCAL_KEY = 'local-signing-key.asc';
+const KEYRING_FILE = `${DEFAULT_KEYRING_NAME}.gpg`;
 
 async function signingKeyFor(o: IndexOptions): Promise<{ key: SigningKey; local: boolean }> {
   if (o.signing) return { key: o.signing, local: false };
@@ -101,6 +102,9 @@ export async function indexRelease(o: IndexOptions): Promise<IndexedRelease> {
   const { key, local } = await signingKeyFor(o);
   const final = releaseDir(o.artifactsDir, o.tag);
   const before = await hashes(final);
+  const flatBefore = await snapshotSigned(final, join(final, KEYRING_FILE));
+  const distsRelease = join(distsRoot(o.artifactsDir), 'dists', o.tag);
+  const distsBefore = await snapshotSigned(distsRelease, join(distsRoot(o.artifactsDir), KEYRING_FILE));
   const baseUrl = (o.baseUrl ?? pathToFileURL(releasesRoot(o.artifactsDir)).href).replace(/\/+$/, '');
   const apt = { baseUrl: `${baseUrl}/${o.tag}`, keyringFile: `${DEFAULT_KEYRING_NAME}.gpg` };
   const validFor = first.nightly ? (o.validDays ?? DEFAULT_VALID_DAYS) * 86400 : undefined;
@@ -132,7 +136,7 @@ export async function indexRelease(o: IndexOptions): Promise<IndexedRelease> {
       });
       fingerprint = r.fingerprint;
       o.onStep?.(`index: ${r.stats.read} .debs read, ${r.stats.reused} from the stanza cache; signed by ${r.fingerprint}`);
-      if (await keepPreviousSignature(final, dir, validFor, now())) o.onStep?.('index unchanged: the previous Release and its signatures are kept');
+      if (await keepPreviousSignature(flatBefore, dir, join(dir, KEYRING_FILE), validFor, now())) o.onStep?.('index unchanged: the previous Release and its signatures are kept');
     },
     notes: (checksums) => (notes = releaseNotes({ tag: o.tag, records, checksums, apt })),
   });
@@ -148,6 +152,7 @@ export async function indexRelease(o: IndexOptions): Promise<IndexedRelease> {
     cacheFile: join(o.cacheDir, 'apt-index', `dists-${o.tag}.json`),
     now,
   });
+  await keepPreviousSignature(distsBefore, distsRelease, join(distsRoot(o.artifactsDir), KEYRING_FILE), validFor, now());
   o.onStep?.(`dists layout: ${distsRoot(o.artifactsDir)} (suite ${o.tag})`);
   const files = await Promise.all(
     assembled.files.map(async (f) => {
@@ -181,28 +186,43 @@ async function hashes(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-const INDEX = ['Packages', 'Packages.gz', 'Packages.xz'];
-const SIGNED = ['Release', 'InRelease', 'Release.gpg'];
+const SIGNED = ['Release', 'InRelease', 'Release.gpg'] as const;
+
+/** A signed Release as it was before this run: the three files and the key that signed them. */
+interface SignedSnapshot {
+  files: Map<string, Buffer>;
+  keyring: Buffer;
+}
+
+async function snapshotSigned(releaseDir: string, keyringPath: string): Promise<SignedSnapshot | undefined> {
+  try {
+    const files = new Map<string, Buffer>();
+    for (const f of SIGNED) files.set(f, await readFile(join(releaseDir, f)));
+    return { files, keyring: await readFile(keyringPath) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Release without the lines that only say when it was signed. */
+const unstamped = (release: string) => release.replace(/^(Date|Valid-Until): .*\n/gm, '');
 
 /**
- * Keeps the old Release, InRelease and Release.gpg when they sign exactly the new index with the
- * same key and the old Release stays valid for more than half its window. Returns whether it did.
+ * Puts the previous Release, InRelease and Release.gpg back when they sign exactly what the new
+ * Release lists (same index files and hashes, same fields but the dates) with the same key, and the
+ * old one stays valid for more than half its window. Returns whether it did.
  */
-async function keepPreviousSignature(previousDir: string, newDir: string, validFor: number | undefined, now: Date): Promise<boolean> {
-  for (const f of [...INDEX, ...SIGNED, `${DEFAULT_KEYRING_NAME}.gpg`]) if (!existsSync(join(previousDir, f))) return false;
-  for (const f of [...INDEX, `${DEFAULT_KEYRING_NAME}.gpg`]) {
-    if ((await sha256File(join(previousDir, f))) !== (await sha256File(join(newDir, f)))) return false;
-  }
+async function keepPreviousSignature(old: SignedSnapshot | undefined, releaseDir: string, keyringPath: string, validFor: number | undefined, now: Date): Promise<boolean> {
+  if (!old) return false;
+  const release = await readFile(join(releaseDir, 'Release'), 'utf8');
+  if (unstamped(release) !== unstamped(old.files.get('Release')!.toString('utf8'))) return false;
+  if (!(await readFile(keyringPath)).equals(old.keyring)) return false;
   if (validFor !== undefined) {
-    const m = /^Valid-Until: (.+)$/m.exec(await readFile(join(previousDir, 'Release'), 'utf8'));
+    const m = /^Valid-Until: (.+)$/m.exec(old.files.get('Release')!.toString('utf8'));
     const until = m ? Date.parse(m[1] as string) : NaN;
     if (!(until - now.getTime() > (validFor * 1000) / 2)) return false;
   }
-  for (const f of SIGNED) {
-    const tmp = tempNameFor(join(newDir, f));
-    await copyFile(join(previousDir, f), tmp);
-    await rename(tmp, join(newDir, f));
-  }
+  for (const f of SIGNED) await writeFileAtomic(join(releaseDir, f), old.files.get(f)!);
   return true;
 }
 

@@ -74,6 +74,7 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     const dists = join(site.artifactsDir, 'apt', 'dists', 'nightly-release-1.18');
     execFileSync('gpgv', ['--keyring', join(rel, 'crio-build-archive-keyring.gpg'), join(dists, 'InRelease')], { stdio: 'pipe' });
     assert.match(readFileSync(join(dists, 'main', 'binary-arm64', 'Packages'), 'utf8'), /^Filename: pool\/main\/c\/cri-o\/cri-o_.*_arm64\.deb$/m);
+    const distsSigned = ['Release', 'InRelease', 'Release.gpg'].map((f) => readFileSync(join(dists, f)));
     const relSums = Object.fromEntries(relFiles.filter((f) => !f.startsWith('.')).map((f) => [f, readFileSync(join(rel, f))]));
 
     // A second run with nothing changed builds nothing: every build is a cache hit.
@@ -85,5 +86,6 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     assert.match(again.stderr, /release-1\.18 index +unchanged/);
     // Nothing a client downloads changed: not even the signatures (no-op nights publish nothing).
     for (const [f, bytes] of Object.entries(relSums)) assert.ok(readFileSync(join(rel, f)).equals(bytes), `${f} changed on a no-op rerun`);
+    ['Release', 'InRelease', 'Release.gpg'].forEach((f, i) => assert.ok(readFileSync(join(dists, f)).equals(distsSigned[i]!), `apt/dists/.../${f} changed on a no-op rerun`));
   });
 });
