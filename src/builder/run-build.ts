@@ -191,10 +191,18 @@ class StepError extends Error {}
  * already gone as the step started) does not. Otherwise name the signal of a 128+n exit code.
  */
 async function whyStopped(container: Docker.Container, code: number): Promise<string> {
-  const state = await container.inspect().then(
-    (i) => i.State,
-    () => undefined,
-  );
+  const inspect = () =>
+    container.inspect().then(
+      (i) => i.State,
+      () => undefined,
+    );
+  let state = await inspect();
+  // A killed container's state lags its exec's end by a moment: for an exit code that looks like
+  // it (a signal, or 126 "cannot run"), give the engine up to 2 s to say the container stopped.
+  for (let i = 0; i < 20 && state?.Running && (code > 128 || code === 126); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = await inspect();
+  }
   if (state && !state.Running) {
     const how = state.OOMKilled ? 'out of memory' : `exit code ${state.ExitCode}${signalOf(state.ExitCode) ? `: ${signalOf(state.ExitCode)}` : ''}`;
     return `: the build container stopped (${how}; docker kill or stop, the engine stopping, or the memory limit)`;
