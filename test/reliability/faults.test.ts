@@ -22,7 +22,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { HostConfig } from '../../src/config.js';
@@ -54,6 +54,52 @@ import {
 import { downloadTraces, leftovers } from './leftovers.js';
 
 const TOKEN = 'ghp_faultSuiteFakeToken0000000000000001';
+
+describe('leftovers(): what it reports (so that its silence below means something)', () => {
+  test('each kind of partial file in an artifacts and a cache dir is listed; whole files and the run lock are not', async () => {
+    const root = await tempDir('crio-build-leftovers-');
+    const art = join(root, 'artifacts');
+    const cache = join(root, 'cache');
+    const hex = (c: string) => c.repeat(64);
+    const files: Record<string, string> = {
+      'artifacts/release-1.18/arm64/packages/cri-o_1.0-1_arm64.deb': 'whole',
+      'artifacts/release-1.18/arm64/packages/empty_1.0-1_arm64.deb': '',
+      'artifacts/release-1.18/arm64/packages/SHA256SUMS.tmp-123-abcd': 'x',
+      'artifacts/release-1.18/arm64/packages/.conmon_1-1_arm64.deb.123.0a0b0c0d0e0f.data.tmp': 'x',
+      'artifacts/release-1.18/arm64/packages/.package-work-Ab12Cd/cri-o/crio': 'x',
+      'artifacts/releases/.nightly-release-1.18.tmp-123-abcdef/Packages': 'x',
+      'artifacts/.crio-build.lock.json': '{}',
+      'artifacts/releases/nightly-release-1.18/Packages': 'whole',
+      [`cache/builds/${hex('a')}/result.json`]: '{}',
+      [`cache/builds/${hex('b')}/out/x`]: 'x',
+      [`cache/builds/${hex('c')}.tmp-123-abcd/out/x`]: 'x',
+      [`cache/blobs/sha256/${hex('d')}`]: 'x',
+      [`cache/partial/${hex('d')}.part`]: 'x',
+      [`cache/partial/${hex('e')}.part`]: 'x',
+      'cache/trash/build-ff-123-abcd/x': 'x',
+      'cache/downloads/go.tar.gz.partial': 'x',
+    };
+    for (const [f, body] of Object.entries(files)) {
+      mkdirSync(join(root, f, '..'), { recursive: true });
+      writeFileSync(join(root, f), body);
+    }
+    mkdirSync(join(art, '.crio-build.lock'));
+    assert.deepEqual((await leftovers({ artifactsDir: art, cacheDir: cache })).sort(), [
+      'artifacts/release-1.18/arm64/packages/.conmon_1-1_arm64.deb.123.0a0b0c0d0e0f.data.tmp: temporary name (.tmp)',
+      'artifacts/release-1.18/arm64/packages/.package-work-Ab12Cd: package stage scratch dir',
+      'artifacts/release-1.18/arm64/packages/SHA256SUMS.tmp-123-abcd: temporary name (.tmp-)',
+      'artifacts/release-1.18/arm64/packages/empty_1.0-1_arm64.deb: zero-size package',
+      'artifacts/releases/.nightly-release-1.18.tmp-123-abcdef: temporary name (.tmp-)',
+      `cache/builds/${hex('b')}: no result.json (an unfinished build entry)`,
+      `cache/builds/${hex('c')}.tmp-123-abcd: temporary name (.tmp-)`,
+      'cache/downloads/go.tar.gz.partial: partial download (.partial)',
+      `cache/partial/${hex('d')}.part: partial file of a completed download`,
+      'cache/trash/build-ff-123-abcd: removal left unfinished',
+    ].sort());
+    assert.deepEqual(downloadTraces(cache, hex('d')).length, 2);
+    assert.deepEqual(downloadTraces(cache, hex('e')).length, 1, 'a partial of an unfinished download is a trace, not a leftover');
+  });
+});
 const OTHERS = ['conmon', 'cni-plugins', 'cri-tools'];
 const row = (job: string) => `${BRANCH}/${ARCH} ${job}`;
 /** The run's own account of the failure (error line and hint), for the test's diagnostics. */
