@@ -10,11 +10,12 @@ export function tempNameFor(finalPath: string): string {
   return `${finalPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** `mode` applies from the first byte on (0o600 for a secret key: never readable by others, even briefly). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { mode?: number } = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempNameFor(path);
   try {
-    const fh = await open(tmp, 'w', 0o644);
+    const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
     try {
       await fh.writeFile(data);
       await fh.sync();

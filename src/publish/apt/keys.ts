@@ -1,11 +1,8 @@
 // Making a repository signing key (`crio-build keys generate`, and the tests' throwaway keys):
 // gpg --quick-gen-key in a throwaway home, then the armored secret key written to a file that is
 // only ever visible complete and with mode 0600.
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { InvalidInputError } from '../../errors.js';
-import { tempNameFor } from '../../util/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { gpgMessage, withGpgHome } from './gpg.js';
 
 export interface GenerateKeyOptions {
@@ -43,22 +40,8 @@ function check(opts: GenerateKeyOptions): void {
 }
 
 /** Writes `data` to `path` with mode 0600 from the first byte on, via a temporary name. */
-async function writeSecretFile(path: string, data: Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempNameFor(path);
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+function writeSecretFile(path: string, data: Buffer): Promise<void> {
+  return writeFileAtomic(path, data, { mode: 0o600 });
 }
 
 /** Generates a signing-only key and writes its armored secret key to `outFile`. */
