@@ -19,8 +19,8 @@ import { lockRun, releaseOptions, releaseSettings, type ReleaseArgs } from './ru
 import { keysCommand } from './keys.js';
 import { cacheCommand } from './cache.js';
 import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
-import { BuildOutputsMissingError, checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
-import { currentReleaseTag, recordsForRelease } from '../publish/release-tree.js';
+import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
+import { releaseToPublish } from '../publish/release-tree.js';
 import { indexRelease, publishRelease } from '../publish/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
@@ -260,11 +260,7 @@ export function buildCli(argv: string[]) {
         const reporter = createReporter(a.quiet);
         await releaseRun(a, settings, reporter, async (jobs) => {
           const artifactsDir = resolve(a.artifacts);
-          const tag = await currentReleaseTag(artifactsDir, branch.name);
-          if (!tag) throw new BuildOutputsMissingError(`nothing of ${branch.name} is packaged under ${artifactsDir}`, `run \`crio-build ${branch.name} --arch <arch>\` (or the CI build jobs) first`);
-          const present = (await recordsForRelease(artifactsDir, branch.name, tag)).map((r) => r.arch);
-          const missing = required.filter((x) => !present.includes(x));
-          if (missing.length) throw new CrioBuildError(`${tag}: ${missing.join(', ')} not packaged for this release (have: ${present.join(', ') || 'none'}); not publishing, which would drop ${missing.length > 1 ? 'them' : 'it'} from the release`, ExitCode.jobFailed);
+          const tag = await releaseToPublish(artifactsDir, branch.name, required);
           const events = reporter.events(branch.name);
           const step = (stage: 'index' | 'publish') => (m: string) => events.step?.(stage, m);
           const indexed = await jobs.run(`${branch.name} index`, () => indexRelease({ ...release.index, artifactsDir, branch: branch.name, tag, cacheDir: settings.cacheDir, onStep: step('index') }), (i) => ({ state: i.changed ? 'ok' : 'unchanged', detail: `${i.tag}: ${i.files.length} files, signed` }));

@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { renderSha256Sums } from '../package/checksums.js';
 import { CHECKSUMS_FILE } from '../package/naming.js';
-import { packagesDir } from '../package/stage.js';
-import { SUPPORTED_ARCHES } from '../recipe/schema.js';
+import { BuildOutputsMissingError, packagesDir } from '../package/stage.js';
+import { CrioBuildError, ExitCode } from '../errors.js';
+import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { readRecord, type ReleaseRecord } from './record.js';
 
@@ -51,6 +52,21 @@ export async function currentReleaseTag(artifactsDir: string, branch: string): P
     if (r && r.branch === branch && (!best || r.packagedAt > best.packagedAt)) best = r;
   }
   return best?.releaseTag;
+}
+
+/**
+ * The release `crio-build publish` makes from what is packaged: the branch's current tag, refused
+ * when an arch that must be in it is not packaged for it (publishing would drop that arch).
+ */
+export async function releaseToPublish(artifactsDir: string, branch: string, required: readonly Arch[]): Promise<string> {
+  const tag = await currentReleaseTag(artifactsDir, branch);
+  if (!tag) throw new BuildOutputsMissingError(`nothing of ${branch} is packaged under ${artifactsDir}`, `run \`crio-build ${branch} --arch <arch>\` (or the CI build jobs) first`);
+  const present = (await recordsForRelease(artifactsDir, branch, tag)).map((r) => r.arch);
+  const missing = required.filter((x) => !present.includes(x));
+  if (missing.length) {
+    throw new CrioBuildError(`${tag}: ${missing.join(', ')} not packaged for this release (have: ${present.join(', ') || 'none'}); not publishing, which would drop ${missing.length > 1 ? 'them' : 'it'} from the release`, ExitCode.jobFailed);
+  }
+  return tag;
 }
 
 export interface TreeFile {
@@ -167,7 +183,8 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
-async function swapIn(work: string, final: string): Promise<void> {
+/** Replaces directory `final` with `work` by rename (the old one removed after), so readers never see a half-made one. */
+export async function swapIn(work: string, final: string): Promise<void> {
   const exists = await stat(final).then(() => true, () => false);
   if (!exists) {
     await rename(work, final);

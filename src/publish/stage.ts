@@ -11,7 +11,7 @@
  * signature would differ in its timestamp only), so a no-op nightly uploads nothing. A nightly's
  * Release is re-signed once half its validity has passed, before apt would call it expired.
  */
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +21,7 @@ import { buildDistsRepository, buildFlatRepository, DEFAULT_KEYRING_NAME, genera
 import { publishRelease as publishToGitHub, type PublishAction } from './github/index.js';
 import { aptSetupLines, releaseNotes, releaseTitle } from './notes.js';
 import type { ReleaseRecord } from './record.js';
-import { assembleRelease, recordsForRelease, releaseDir, releasesRoot, NOTES_FILE } from './release-tree.js';
+import { assembleRelease, recordsForRelease, releaseDir, releasesRoot, swapIn, NOTES_FILE } from './release-tree.js';
 import { writeFileAtomic, tempNameFor } from '../util/atomic.js';
 import { packagesDir } from '../package/stage.js';
 
@@ -270,9 +270,7 @@ async function publishToDirectory(indexed: IndexedRelease, dir: string | undefin
   try {
     for (const f of indexed.files) await copyFile(f.path, join(work, f.file));
     await writeFileAtomic(join(work, NOTES_FILE), indexed.notes);
-    if (existsSync(dest)) await rename(dest, `${work}.old`);
-    await rename(work, dest);
-    await rm(`${work}.old`, { recursive: true, force: true });
+    await swapIn(work, dest);
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
