@@ -6,7 +6,7 @@
  * engine's arch, so it is not used). The image carries its content key as a label and is reused.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostNotReadyError } from '../errors.js';
@@ -123,7 +123,11 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
   try {
     const root = join(work, 'root');
     const args = [`--arch=${opts.arch}`, '--variant=minbase'];
-    if (opts.debCacheDir) args.push(`--cache-dir=${opts.debCacheDir}`);
+    if (opts.debCacheDir) {
+      // debootstrap refuses a --cache-dir that does not exist yet ("No such directory"): a fresh cache has none.
+      await mkdir(opts.debCacheDir, { recursive: true });
+      args.push(`--cache-dir=${opts.debCacheDir}`);
+    }
     args.push(BASE_SUITE, root);
     if (opts.mirror) args.push(opts.mirror);
     say('debootstrap', `debootstrap ${args.join(' ')} (a few minutes for a foreign arch)`);

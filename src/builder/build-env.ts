@@ -18,7 +18,7 @@ export function sourceDir(job: Pick<BuildJob, 'build'>): string {
   return job.build.gopath ? posix.join(GOPATH, 'src', job.build.gopath) : `${BUILD_ROOT}/src`;
 }
 
-const PLACEHOLDER = /\{(version|commit|buildTags|arch|sourceDateEpoch|buildDate)\}/g;
+const PLACEHOLDER = /\{(version|commit|buildTags|arch|sourceDateEpoch|buildDate|goInstallDir)\}/g;
 
 /** The commit time as upstream Makefiles print a build date (`date -u +%Y-%m-%dT%H:%M:%SZ`). */
 export function buildDate(commitTime: number): string {
@@ -26,11 +26,24 @@ export function buildDate(commitTime: number): string {
 }
 
 /**
+ * Where `go install` puts a command in GOPATH mode: $GOPATH/bin, or $GOPATH/bin/linux_<arch> when
+ * cross-compiling (go refuses GOBIN for cross-compiled installs, so this is the only place).
+ */
+export function goInstallDir(arch: Arch, cross: boolean): string {
+  return cross ? `${GOPATH}/bin/linux_${arch}` : `${GOPATH}/bin`;
+}
+
+/**
  * Replace the known placeholders ({version}, {commit}, {buildTags} space-joined, {arch} the target
- * GOARCH, {sourceDateEpoch}, {buildDate} the commit time in UTC); other braces (Go templates, `{}`) are left as they are. */
-export function substitute(s: string, job: Pick<BuildJob, 'version' | 'source' | 'build' | 'arch'>): string {
+ * GOARCH, {sourceDateEpoch}, {buildDate} the commit time in UTC, {goInstallDir} where `go install`
+ * writes in GOPATH mode); other braces (Go templates, `{}`) are left as they are. `cross` says
+ * whether the container's arch differs from the target's.
+ */
+export function substitute(s: string, job: Pick<BuildJob, 'version' | 'source' | 'build' | 'arch'>, cross = false): string {
   return s.replace(PLACEHOLDER, (_, name: string) => {
     switch (name) {
+      case 'goInstallDir':
+        return goInstallDir(job.arch, cross);
       case 'version':
         return job.version;
       case 'commit':
@@ -87,8 +100,8 @@ export function buildEnv(job: BuildJob, cross: boolean): Record<string, string> 
       PKG_CONFIG_PATH: '',
     });
   }
-  for (const [k, v] of Object.entries(job.toolchain.env)) env[k] = substitute(v, job);
-  for (const [k, v] of Object.entries(job.build.env)) env[k] = substitute(v, job);
+  for (const [k, v] of Object.entries(job.toolchain.env)) env[k] = substitute(v, job, cross);
+  for (const [k, v] of Object.entries(job.build.env)) env[k] = substitute(v, job, cross);
   return env;
 }
 

@@ -106,19 +106,21 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
       return code;
     };
 
+    const firstMade = new Map<string, { step: number; sha256: string }>();
     for (const [i, step] of job.build.steps.entries()) {
       phase = `step ${i + 1}/${job.build.steps.length}`;
-      const argv = step.map((a) => substitute(a, job));
+      const argv = step.map((a) => substitute(a, job, cross));
       say('step', `${phase}: ${argv.join(' ').slice(0, 120)}`);
       const code = await exec(argv);
       if (code !== 0) throw new StepError(`${phase} (${argv.join(' ').slice(0, 200)}) exited ${code}${await whyStopped(container!, code)}`);
+      if (job.build.steps.length > 1) await checkNotRebuilt(container, srcDir, job, i, argv, firstMade);
     }
 
     for (const gen of job.build.generate) {
       phase = `generate ${gen.path}`;
       const rel = safeRelative(gen.path);
       if (!rel) throw new InvalidInputError(`generate path ${JSON.stringify(gen.path)} must be relative, without ..`);
-      const argv = gen.run.map((a) => substitute(a, job));
+      const argv = gen.run.map((a) => substitute(a, job, cross));
       say('generate', `${gen.path} <- ${argv.join(' ')}${cross ? ' (under qemu)' : ''}`);
       const out: Buffer[] = [];
       const code = await exec(argv, out);
@@ -184,6 +186,34 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
 }
 
 class StepError extends Error {}
+
+/**
+ * A later step must not remake a binary an earlier step made: on cri-o 1.13 to 1.16 bin/crio is
+ * .PHONY, so a second `make docs` (or crio.conf, install) relinks it with that call's variables (the
+ * default build tags and strip flags) and the package would ship a binary nobody asked for. After
+ * each step, the binary outputs present are hashed; one that changes after the step that made it
+ * fails the build, naming both steps.
+ */
+async function checkNotRebuilt(container: Docker.Container, srcDir: string, job: BuildJob, step: number, argv: string[], firstMade: Map<string, { step: number; sha256: string }>): Promise<void> {
+  const paths = job.build.outputs.filter((o) => o.type === 'binary').map((o) => o.path);
+  if (paths.length === 0) return;
+  const out: Buffer[] = [];
+  // find reports missing paths on stderr and goes on with the others: not every output exists yet.
+  await execArgv(container, ['find', '--', ...paths, '-type', 'f', '-exec', 'sha256sum', '--', '{}', '+'], { workdir: srcDir, user: 'builder', onStdout: (c) => out.push(c), onStderr: () => undefined });
+  for (const line of Buffer.concat(out).toString('utf8').split('\n')) {
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+    if (!m) continue;
+    const [, sha256, path] = m as unknown as [string, string, string];
+    const first = firstMade.get(path);
+    if (!first) firstMade.set(path, { step, sha256 });
+    else if (first.sha256 !== sha256) {
+      throw new StepError(
+        `step ${step + 1}/${job.build.steps.length} (${argv.join(' ').slice(0, 120)}) rebuilt ${path}, which step ${first.step + 1} made: ` +
+          'a later make target relinked it with other variables; build every target in one make call with the same variables',
+      );
+    }
+  }
+}
 
 /**
  * When a step fails because its container went away under it (docker kill, docker stop, the engine

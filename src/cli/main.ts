@@ -9,7 +9,7 @@ import { runDoctor } from '../doctor.js';
 import { CrioBuildError, ExitCode, printable, quote, UsageError } from '../errors.js';
 import { checkArch } from '../farm/planner.js';
 import { TOOL_VERSION } from '../farm/keys.js';
-import { runPipeline, type Context, type StageName } from '../pipeline.js';
+import { lockPathFor, runPipeline, type Context, type StageName } from '../pipeline.js';
 import { JobLog } from '../farm/jobs.js';
 import { runMatrix } from '../farm/nightly.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -24,6 +24,7 @@ import { releaseToPublish } from '../publish/release-tree.js';
 import { indexRelease, publishRelease } from '../publish/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
+import { kubernetesOf } from '../recipe/lock.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
 import { findingsAsText, packagedAsText, planAsJson, planAsText, stderrEvents } from './render.js';
 import { recipeShow, recipesList } from './recipes.js';
@@ -90,7 +91,7 @@ function commonOptions<T>(y: Argv<T>) {
 
 function branchOptions<T>(y: Argv<T>) {
   return commonOptions(y)
-    .positional('branch', { type: 'string', demandOption: true, describe: 'cri-o branch recipe, e.g. release-1.18 (see `crio-build recipes list`)' })
+    .positional('branch', { type: 'string', demandOption: true, describe: 'cri-o branch recipe, e.g. release-1.18, or a pinned cri-o release tag, e.g. v1.18.3 (see `crio-build recipes list`)' })
     .option('arch', { type: 'string', requiresArg: true, default: 'arm64', describe: `target architecture: ${SUPPORTED_ARCHES.join(', ')}` })
     .option('strategy', { type: 'string', requiresArg: true, describe: `override every component's strategy: ${STRATEGIES.join(', ')}` })
     .option('lock', { type: 'string', requiresArg: true, describe: 'use this lock record (from an earlier plan) instead of asking the remotes' })
@@ -282,7 +283,7 @@ export function buildCli(argv: string[]) {
         const events = stderrEvents(a.quiet);
         const result = await packageBuiltOutputs({
           artifactsDir: resolve(a.artifacts),
-          branch: { name: branch.name, kubernetes: branch.kubernetes, components: Object.keys(branch.components) },
+          branch: { name: branch.name, kubernetes: await kubernetesOf(branch, lockPathFor(resolve(a.artifacts), branch.name)), components: Object.keys(branch.components) },
           arch,
           pauseImage,
           onStep: (m) => events.step?.('package', m),

@@ -9,9 +9,9 @@ import { table } from './render.js';
 export function recipesList(set: RecipeSet, json: boolean): string {
   const branches = [...set.branches.values()].map(({ recipe: b, file }) => ({
     name: b.name,
-    kubernetes: b.kubernetes,
-    toolchain: b.toolchain,
-    components: Object.entries(b.components).map(([n, r]) => `${n}@${'tag' in r ? r.tag : r.branch}`),
+    kubernetes: followed(b.kubernetes),
+    toolchain: followed(b.toolchain),
+    components: Object.entries(b.components).map(([n, r]) => `${n}@${'tag' in r ? r.tag : 'branch' in r ? r.branch : 'follow' in r ? `(${r.follow})` : `(in ${r.inTreeOf})`}`),
     file,
   }));
   const components = [...set.components.values()].map(({ recipe: c, file }) => ({ name: c.name, source: c.source.git, releases: Object.keys(c.releases), file }));
@@ -27,6 +27,11 @@ export function recipesList(set: RecipeSet, json: boolean): string {
     'Toolchains:',
     table(['name', 'version', 'arches'], toolchains.map((t) => [t.name, t.version, t.arches.join(' ')])),
   ].join('\n');
+}
+
+/** A value the recipe states, or where a moving branch reads it from. */
+function followed(v: string | { follow: string }): string {
+  return typeof v === 'string' ? v : `(from ${v.follow})`;
 }
 
 export function recipeShow(set: RecipeSet, name: string, json: boolean): string {

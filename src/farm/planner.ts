@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { quote, UsageError } from '../errors.js';
 import type { Settings } from '../config.js';
 import type { RecipeSet } from '../recipe/loader.js';
-import type { LockedArchive, LockedComponent, Resolution } from '../recipe/resolver.js';
-import { SUPPORTED_ARCHES, type Arch, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
+import { findBranch, type LockedArchive, type LockedComponent, type Resolution } from '../recipe/resolver.js';
+import { SUPPORTED_ARCHES, type Arch, type BranchRecipe, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
 import { applyMirrors } from '../source/mirror.js';
 import { bundleFileName, CHECKSUMS_FILE, debFileName, debName, debVersion } from '../package/naming.js';
 import { DEFAULT_BUILDERS_DIR } from '../builder/builder-image.js';
@@ -81,7 +81,7 @@ export interface PlanOptions {
 }
 
 export async function plan(recipes: RecipeSet, resolution: Resolution, settings: Settings, opts: PlanOptions): Promise<Plan> {
-  const branch = recipes.branches.get(resolution.branch)!.recipe;
+  const branch = findBranch(recipes, resolution.branch);
   const host = hostArch();
   const jobs: Job[] = [];
   const add = (job: Job) => {
@@ -96,10 +96,10 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     const override = branch.overrides[name] ?? {};
     const build = mergeBuild(recipe.build, override);
     const strategy = opts.strategy ?? override.strategy ?? recipe.build.strategy;
-    const toolchainName = override.toolchain ?? branch.toolchain;
+    const toolchainName = override.toolchain ?? branchToolchain(resolution, branch);
     // Emulated builds run the target's toolchain under qemu; cross builds run the host's.
     const toolchainArch: Arch = strategy === 'emulate' ? opts.arch : host;
-    const toolchain = plannedToolchain(resolution, toolchainName, toolchainArch, settings, recipes.toolchains.get(toolchainName)!.recipe.env);
+    const toolchain = plannedToolchain(resolution, toolchainName, toolchainArch, settings, recipes.toolchains.get(toolchainName)?.recipe.env ?? {});
     const platform: Arch = strategy === 'emulate' ? opts.arch : host;
 
     const source = add({ id: `source:${name}`, kind: 'source', deps: [], key: contentKey('source', { url: locked.url, commit: locked.commit }), artifacts: [], describe: `${locked.url} ${locked.ref.name} @ ${locked.commit.slice(0, 12)}` });
@@ -163,6 +163,13 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
   });
 
   return { branch: resolution.branch, kubernetes: resolution.kubernetes, arch: opts.arch, hostArch: host, resolution, components, jobs };
+}
+
+/** The branch's toolchain: as resolved (a followed go.mod), else as the recipe names it (older locks). */
+function branchToolchain(resolution: Resolution, branch: BranchRecipe): string {
+  if (resolution.toolchain) return resolution.toolchain;
+  if (typeof branch.toolchain === 'string') return branch.toolchain;
+  throw new UsageError(`the lock for ${branch.name} does not say which toolchain ${branch.toolchain.follow} asked for`, 'make a new lock with `crio-build plan`');
 }
 
 function plannedToolchain(resolution: Resolution, name: string, arch: Arch, settings: Settings, env: Record<string, string>): PlannedToolchain {

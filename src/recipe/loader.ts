@@ -15,6 +15,9 @@ import {
 } from './schema.js';
 import { formatProblems, readDataFile, validateYaml, type Problem } from './yaml-validate.js';
 
+/** The component whose tree defines a branch: followed files are read from its commit. */
+export const PRIMARY = 'cri-o';
+
 /** The recipes shipped with crio-build (../../../recipes from dist/src/recipe). */
 export const DEFAULT_RECIPES_DIR = fileURLToPath(new URL('../../../recipes', import.meta.url));
 
@@ -77,12 +80,19 @@ function crossCheck(set: RecipeSet, lineOf: (file: string, path: PropertyKey[]) 
   const known = (m: Map<string, unknown>) => [...m.keys()].sort().join(', ') || '(none)';
   for (const { recipe: b, file } of set.branches.values()) {
     const at = (path: PropertyKey[], message: string) => problems.push({ file, line: lineOf(file, path), path: path.join('.'), message });
-    if (!set.toolchains.has(b.toolchain)) at(['toolchain'], `unknown toolchain "${b.toolchain}" (known: ${known(set.toolchains)})`);
+    if (typeof b.toolchain === 'string' && !set.toolchains.has(b.toolchain)) at(['toolchain'], `unknown toolchain "${b.toolchain}" (known: ${known(set.toolchains)})`);
+    if (typeof b.kubernetes !== 'string' && b.versionTags) at(['versionTags'], 'a branch that follows its Kubernetes minor takes its release tags from it: drop versionTags');
     for (const [name, ref] of Object.entries(b.components)) {
       const component = set.components.get(name);
       if (!component) {
         at(['components', name], `unknown component "${name}" (known: ${known(set.components)})`);
         continue;
+      }
+      if ('inTreeOf' in ref && (ref.inTreeOf === name || !Object.hasOwn(b.components, ref.inTreeOf) || !('branch' in b.components[ref.inTreeOf]! || 'tag' in b.components[ref.inTreeOf]!))) {
+        at(['components', name, 'inTreeOf'], `"${ref.inTreeOf}" must be another component this branch builds from a tag or branch (its components: ${Object.keys(b.components).join(', ')})`);
+      }
+      if ('follow' in ref && (name === PRIMARY || !b.components[PRIMARY] || !('branch' in b.components[PRIMARY] || 'tag' in b.components[PRIMARY]))) {
+        at(['components', name, 'follow'], `a followed version is read from ${PRIMARY}'s tree: the branch must build ${PRIMARY} from a tag or branch`);
       }
       if ('tag' in ref && !Object.hasOwn(component.recipe.releases, ref.tag)) {
         const tags = Object.keys(component.recipe.releases).sort().join(', ') || '(none)';

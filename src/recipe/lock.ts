@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { Resolution } from './resolver.js';
+import type { BranchRecipe } from './schema.js';
 import { dirName, gitCommit, refName, safeName, sha256Hex, sourceUrl } from './schema.js';
 import { readDataFile, validateYaml } from './yaml-validate.js';
 
@@ -15,6 +16,7 @@ const lockSchema = z
     lockVersion: z.literal(1),
     branch: safeName,
     kubernetes: z.string().regex(/^1\.\d+$/),
+    toolchain: safeName.optional(),
     // Shown when the lock is used: a timestamp, never free text (control characters would reach the terminal).
     resolvedAt: z.string().max(64).regex(/^[0-9][0-9T:.+-]*Z?$/, 'an ISO 8601 timestamp'),
     components: z.record(
@@ -26,7 +28,7 @@ const lockSchema = z
           commit: gitCommit,
           commitTime: z.number().int().nonnegative(),
           version: z.string().max(128).regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'an upstream version'),
-          pinnedBy: z.enum(['recipe', 'config', 'trust-on-first-use', 'branch-head']),
+          pinnedBy: z.enum(['recipe', 'config', 'trust-on-first-use', 'branch-head', 'in-tree']),
         })
         .strict(),
     ),
@@ -56,4 +58,15 @@ export async function readLock(file: string, branch: string, components: string[
 
 export async function writeLock(file: string, resolution: Resolution): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(resolution, null, 2) + '\n');
+}
+
+/**
+ * The Kubernetes minor of a branch outside a run: the recipe's, or, for a branch that reads it from
+ * its tree, the one the branch's last resolution (its lock record) found.
+ */
+export async function kubernetesOf(branch: BranchRecipe, lockFile: string): Promise<string> {
+  if (typeof branch.kubernetes === 'string') return branch.kubernetes;
+  const lock = await readLock(lockFile, branch.name, Object.keys(branch.components)).catch(() => undefined);
+  if (!lock) throw new InvalidInputError(`${branch.name} reads its Kubernetes minor from ${branch.kubernetes.follow} at the commit it builds, and no lock record says which that was (${lockFile})`, `run \`crio-build plan ${branch.name}\` (or a build) first`);
+  return lock.kubernetes;
 }

@@ -139,20 +139,38 @@ export const componentRecipe = z
   })
   .strict();
 
+/**
+ * What a branch builds of a component: a pinned release tag, a branch head, the version cri-o's own
+ * dependency file names (`follow`: for main, whose companions move with it), or a copy that lives in
+ * another component's tree (`inTreeOf`: cri-o 1.15 builds its own conmon from conmon/).
+ */
 const componentRef = z.union([
   z.object({ tag: refName }).strict(),
   z.object({ branch: refName }).strict(),
+  z.object({ follow: treePath }).strict(),
+  z.object({ inTreeOf: safeName }).strict(),
 ]);
+
+/** A value read at resolve time from a file of the cri-o commit being built (a moving branch such as main). */
+const followFile = z.object({ follow: treePath }).strict();
+export type FollowFile = z.infer<typeof followFile>;
+
+export const kubernetesMinor = z.string().regex(/^1\.\d+$/, 'a Kubernetes minor such as "1.18"');
+export const versionGlob = z.string().regex(/^v?[0-9.]*\*$/, 'a tag glob such as "v1.18.*"');
 
 export const branchRecipe = z
   .object({
     kind: z.literal('branch'),
     name: safeName,
-    /** The Kubernetes minor this branch serves: CRI-O's minor follows Kubernetes'. */
-    kubernetes: z.string().regex(/^1\.\d+$/, 'a Kubernetes minor such as "1.18"'),
-    /** Tags of this branch's releases, used for package versions (a glob with one `*`). */
-    versionTags: z.string().regex(/^v?[0-9.]*\*$/, 'a tag glob such as "v1.18.*"'),
-    toolchain: safeName,
+    /**
+     * The Kubernetes minor this branch serves: CRI-O's minor follows Kubernetes'. Or `follow:` a Go file
+     * with `const Version = "1.37.0"` (cri-o's internal/version/version.go), read from the commit built.
+     */
+    kubernetes: z.union([kubernetesMinor, followFile]),
+    /** Tags of this branch's releases, used for package versions (a glob with one `*`); default v<kubernetes>.*. */
+    versionTags: versionGlob.optional(),
+    /** The Go toolchain (a recipe in toolchains/), or `follow:` the go directive of a go.mod in the commit built. */
+    toolchain: z.union([safeName, followFile]),
     components: z.record(safeName, componentRef).refine((c) => Object.keys(c).length > 0, 'at least one component'),
     overrides: z.record(safeName, buildOverride).default({}),
   })

@@ -6,14 +6,14 @@
  *   1.19.0~dev+git20200601120000.abc1234  (no release on the branch yet: below 1.19.0)
  * The commit time (UTC) carries the order between nightlies; the short commit keeps it readable.
  */
-import type { BranchRecipe, ComponentRef } from './schema.js';
+
 
 export function upstreamVersion(
-  ref: ComponentRef,
+  ref: { tag: string } | { branch: string },
   commit: string,
   commitTime: number,
   tags: Map<string, string>,
-  branch: Pick<BranchRecipe, 'versionTags' | 'kubernetes'>,
+  branch: { versionTags: string; kubernetes: string },
 ): string {
   if ('tag' in ref) return stripV(ref.tag);
   const releases = [...tags.entries()].filter(([tag]) => globMatch(branch.versionTags, tag));
@@ -29,7 +29,7 @@ export function stripV(tag: string): string {
 }
 
 /** Only release tags count: "v1.18.*" matches v1.18.3 but not v1.18.3-rc.1. */
-function globMatch(glob: string, tag: string): boolean {
+export function globMatch(glob: string, tag: string): boolean {
   const prefix = glob.slice(0, -1);
   return tag.startsWith(prefix) && /^\d+(\.\d+)*$/.test(tag.slice(prefix.length));
 }

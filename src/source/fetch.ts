@@ -3,6 +3,7 @@
  * (git by commit id, archives by sha256). After it, a build needs no network.
  */
 import type { Settings } from '../config.js';
+import { SourceError } from '../errors.js';
 import type { Plan } from '../farm/planner.js';
 import { SourceCache } from './cache.js';
 import { fetchCommit, type FetchedCommit } from './git.js';
@@ -35,6 +36,13 @@ export async function fetchAll(plan: Plan, settings: Settings, events: FetchEven
     fetched.toolchains[id] = await download(cache, t.fetchUrl, t.sha256, {
       onProgress: (received, total) => events.onProgress?.(id, received, total),
       onRetry: (attempt, reason) => events.onStep?.(`toolchain ${id}: attempt ${attempt} failed (${reason}); retrying`),
+    }).catch((err: unknown) => {
+      if (!(err instanceof SourceError) || t.overridden || /sha256/.test(err.message)) throw err;
+      // Before any build: say which Go this run needs and the two ways a site without the network supplies it.
+      throw new SourceError(
+        `${plan.branch} needs ${t.name} (Go ${t.version}, linux-${t.arch}) and it could not be downloaded: ${err.message}`,
+        `supply it: put ${t.url.split('/').pop()} (sha256 ${t.sha256}) behind a mirror (--mirror ${t.url.replace(/[^/]*$/, '')}=URL, or mirrors: in the settings), or swap the toolchain in the settings (toolchains: { ${t.name}: { version: ..., archives: { ${t.arch}: { url: ..., sha256: ... } } } })`,
+      );
     });
   }
   return fetched;

@@ -104,6 +104,15 @@ async function commitTime(repoPath: string, commit: string): Promise<number> {
   return Number.parseInt(out.trim(), 10);
 }
 
+/** One file of a fetched commit, as text (a followed go.mod, version file, dependencies.yaml). */
+export async function readTreeFile(repoPath: string, commit: string, path: string, url: string): Promise<string> {
+  try {
+    return await git(['-C', repoPath, 'show', `${commit}:${path}`, '--']);
+  } catch (err) {
+    throw new SourceError(`${url}@${commit.slice(0, 12)} has no readable ${path}: ${(err as Error).message.replace(/^git [^:]*: /, '')}`);
+  }
+}
+
 /** The tree of `commit` as a tar stream (for a builder's putArchive), straight from git. */
 export function archiveCommit(repoPath: string, commit: string, prefix = ''): NodeJS.ReadableStream {
   const args = ['-C', repoPath, 'archive', '--format=tar'];

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -68,6 +69,22 @@ describe('base images', () => {
       assert.ok(Date.now() - t < 2000, `reuse took ${Date.now() - t} ms`);
     });
   }
+
+  it('a fresh cache dir: the debootstrap package cache is made before debootstrap sees it', async () => {
+    // An engine without the base image and without a registry, so the real debootstrap runs; its
+    // mirror is a closed port on loopback, so it stops right after reading its options. Before the
+    // fix it stopped earlier still: "E: <cache>/debootstrap: No such directory".
+    const cache = join(await tempDir('crio-build-fresh-cache-'), 'cache');
+    const debCacheDir = join(cache, 'debootstrap');
+    const noImages = { ...driver, inspectImage: async () => undefined, pull: async () => Promise.reject(new Error('no registry')) } as unknown as DockerDriver;
+    await assert.rejects(ensureBaseImage(noImages, { arch: 'amd64', source: 'debootstrap', debCacheDir, mirror: 'http://127.0.0.1:9/debian' }), (e: Error) => {
+      assert.ok(e instanceof HostNotReadyError, String(e));
+      assert.doesNotMatch(e.message, /No such directory/);
+      assert.match(e.message, /127\.0\.0\.1:9|Release|release file/i, 'debootstrap got as far as the mirror');
+      return true;
+    });
+    assert.ok(existsSync(debCacheDir), 'the cache dir was made');
+  });
 });
 
 describe('builder images', () => {

@@ -70,14 +70,25 @@ export async function makeTestSite(opts: SiteOptions = {}): Promise<TestSite> {
 export function writeSiteConfig(path: string, upstreams: Upstreams, toolchains: TestSite['toolchains']): void {
   const config = {
     mirrors: [upstreams.mirror],
-    toolchains: { 'go1.13.10': { version: 'fixture', archives: toolchains } },
-    // The recipes pin real upstream commits; the miniature upstreams have their own, so the pins are
-    // swapped the way a site building a patched fork would swap them.
-    components: {
-      conmon: { releases: { 'v2.0.11': { commit: upstreams.conmon.tags['v2.0.11']! } } },
-    },
+    toolchains: { 'go1.13.10': { version: 'fixture', archives: toolchains }, 'go1.26.4': { version: 'fixture', archives: toolchains } },
+    components: fixturePinSwaps(upstreams),
   };
   writeFileSync(path, stringify(config));
+}
+
+/**
+ * The recipes pin real upstream commits; the miniature upstreams have their own, so every tag of
+ * theirs is swapped in the way a site building a patched fork swaps a pin (settings `components:`).
+ */
+export function fixturePinSwaps(upstreams: Upstreams): Record<string, { releases: Record<string, { commit: string }> }> {
+  const component: Record<string, string> = { 'cri-o/cri-o': 'cri-o', 'containers/conmon': 'conmon', 'containernetworking/plugins': 'cni-plugins', 'kubernetes-sigs/cri-tools': 'cri-tools' };
+  const swaps: Record<string, { releases: Record<string, { commit: string }> }> = {};
+  for (const repo of upstreams.all) {
+    const name = component[repo.slug];
+    if (!name) continue;
+    swaps[name] = { releases: Object.fromEntries(Object.entries(repo.tags).map(([tag, commit]) => [tag, { commit }])) };
+  }
+  return swaps;
 }
 
 /** A tiny tarball in the go/ layout: enough to plan and fetch with, not to build with. */

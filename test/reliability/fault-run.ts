@@ -21,6 +21,7 @@ import { TEST_CACHE } from '../builder/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { createUpstreams, type Upstreams } from '../fixtures/upstreams.js';
 import { BIN, type CliResult } from '../helpers/cli.js';
+import { fixturePinSwaps } from '../helpers/site.js';
 import { startFileServer, type FileServer } from '../helpers/file-server.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -78,8 +79,8 @@ export async function makeFaultSite(): Promise<FaultSite> {
     // As test/helpers/site.ts writes it (README's air-gapped settings), plus the farm's hosts.
     const settings = {
       mirrors: [upstreams.mirror],
-      toolchains: { 'go1.13.10': { version: 'fixture', archives: toolchains } },
-      components: { conmon: { releases: { 'v2.0.11': { commit: upstreams.conmon.tags['v2.0.11']! } } } },
+      toolchains: { 'go1.13.10': { version: 'fixture', archives: toolchains }, 'go1.26.4': { version: 'fixture', archives: toolchains } },
+      components: fixturePinSwaps(upstreams),
       ...(hosts ? { hosts } : {}),
     };
     writeFileSync(file, stringify(settings));
