@@ -98,6 +98,19 @@ function branchOptions<T>(y: Argv<T>) {
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout' });
 }
 
+/** Options that may be given more than once (and --arch for the commands that take several arches). */
+const REPEATABLE = new Set(['_', 'mirror', 'branch', 'kind']);
+const MULTI_ARCH_COMMANDS = new Set(['nightly', 'publish', 'builders']);
+
+/** yargs turns a single-value option given twice into an array: say so, rather than pick one or crash on it. */
+function refuseRepeatedOptions(a: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(a)) {
+    if (!Array.isArray(v) || REPEATABLE.has(k) || /[A-Z]/.test(k)) continue;
+    if (k === 'arch' && MULTI_ARCH_COMMANDS.has(String((a._ as unknown[])[0]))) continue;
+    throw new UsageError(`--${k} is given ${v.length} times`, `give --${k} once`);
+  }
+}
+
 /** Options that name a file or directory: an empty value is a mistake, not "the default". */
 function checkPaths(a: Record<string, unknown>): void {
   // (--config and --cache-dir are checked where the settings are read, src/config.ts.)
@@ -182,6 +195,7 @@ function runTitle(jobs: JobLog, failure: unknown): string {
 export function buildCli(argv: string[]) {
   return yargs(argv)
     .scriptName('crio-build')
+    .middleware(refuseRepeatedOptions, true)
     .usage('$0 <branch> --arch <arch>\n\nBuild CRI-O and its companions from pinned upstream sources into .deb packages, a bundle and an apt repository.')
     .command<MainArgs>(
       '$0 <branch>',

@@ -45,7 +45,7 @@ export function planAsText(plan: Plan, lockPath?: string): string {
         c.name,
         c.source.version,
         `${c.source.ref.kind} ${c.source.ref.name}`,
-        c.source.commit.slice(0, 12) + (c.source.pinnedBy === 'trust-on-first-use' ? ' (unpinned: first use)' : c.source.pinnedBy === 'config' ? ' (pin swapped by config)' : ''),
+        c.source.commit.slice(0, 12) + (c.source.pinnedBy === 'trust-on-first-use' ? ' (unpinned: first use)' : c.source.pinnedBy === 'config' ? ' (pin swapped by config)' : c.source.pinnedBy === 'in-tree' ? " (in cri-o's tree)" : ''),
         c.strategy,
         `${c.toolchain.name}${c.toolchain.overridden ? ` (overridden: ${c.toolchain.version})` : ''} linux-${c.toolchain.arch}`,
         c.builder,

@@ -127,7 +127,12 @@ function describeIssue(issue: ZodIssueLike, root: z.ZodType): string {
     case 'invalid_union': {
       const here = schemaAt(root, issue.path);
       const options = here ? unionShapes(here) : [];
-      return `does not match any allowed form${options.length ? ` (allowed: ${options.join(' or ')})` : ''}`;
+      const forms = options.join(' or ');
+      // What the value was, as the alternatives' own type errors say ("received array", "received undefined").
+      const received = (issue.errors ?? []).flat().filter((e) => e.path.length === 0).map((e) => /received (\w+)$/.exec(e.message)?.[1]).find((r) => r !== undefined);
+      if (received === 'undefined') return `missing required field (expected ${forms || 'a value'})`;
+      if (received && options.length && !options.some((o) => o === received || (received === 'object' && o.startsWith('{')))) return `expected ${forms}, received ${received}`;
+      return `does not match any allowed form${options.length ? ` (allowed: ${forms})` : ''}`;
     }
     case 'invalid_key':
       // A record key (component, tag, variable name) that does not have the allowed form.

@@ -50,11 +50,12 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
     assert.match(crio.version, new RegExp(`^1\\.18\\.1\\+git\\d{14}\\.${crio.commit.slice(0, 7)}$`));
     assert.match(crio.package.file, /^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_arm64\.deb$/);
 
-    assert.equal(byName.conmon!.commit, up.conmon.tags['v2.0.11']);
+    // release-1.18's CI tests with conmon v2.0.19; every pin is the fixture's, swapped in by the config.
+    assert.equal(byName.conmon!.commit, up.conmon.tags['v2.0.19']);
     assert.equal(byName.conmon!.pinnedBy, 'config');
-    assert.equal(byName.conmon!.version, '2.0.11');
+    assert.equal(byName.conmon!.version, '2.0.19');
     assert.equal(byName['cni-plugins']!.commit, up.cniPlugins.tags['v0.8.1']);
-    assert.equal(byName['cni-plugins']!.pinnedBy, 'trust-on-first-use');
+    assert.equal(byName['cni-plugins']!.pinnedBy, 'config');
     assert.equal(byName['cri-tools']!.commit, up.criTools.tags['v1.18.0']);
     assert.equal(byName['cri-tools']!.package.name, 'cri-tools');
 
@@ -68,7 +69,7 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
       assert.match(c.key, /^[0-9a-f]{64}$/);
     }
     const names = p.artifacts.map((a) => a.name);
-    for (const expected of ['conmon_2.0.11-1_arm64.deb', 'containernetworking-plugins_0.8.1-1_arm64.deb', 'cri-tools_1.18.0-1_arm64.deb', 'SHA256SUMS', 'InRelease', 'Packages']) {
+    for (const expected of ['conmon_2.0.19-1_arm64.deb', 'containernetworking-plugins_0.8.1-1_arm64.deb', 'cri-tools_1.18.0-1_arm64.deb', 'SHA256SUMS', 'InRelease', 'Packages']) {
       assert.ok(names.includes(expected), `artifacts lack ${expected}: ${names.join(' ')}`);
     }
     assert.ok(names.some((n) => /^cri-o\.arm64\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/.test(n)), 'bundle named like cri-o\'s release bundle');
@@ -86,8 +87,8 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
     const r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', ...site.args]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Plan for cri-o release-1\.18 \(Kubernetes 1\.18\), linux\/arm64/);
-    assert.match(r.stdout, /conmon\s+2\.0\.11\s+tag v2\.0\.11\s+[0-9a-f]{12} \(pin swapped by config\)\s+cross/);
-    assert.match(r.stdout, /cni-plugins\s+0\.8\.1\s+tag v0\.8\.1\s+[0-9a-f]{12} \(unpinned: first use\)/);
+    assert.match(r.stdout, /conmon\s+2\.0\.19\s+tag v2\.0\.19\s+[0-9a-f]{12} \(pin swapped by config\)\s+cross/);
+    assert.match(r.stdout, /cni-plugins\s+0\.8\.1\s+tag v0\.8\.1\s+[0-9a-f]{12} \(pin swapped by config\)/);
     assert.match(r.stdout, /Artifacts:/);
   });
 
@@ -113,10 +114,10 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
   });
 
   test('a tag in the mirror that differs from the recipe pin is refused (exit 4)', async () => {
-    // Without the config's pin swap, the fixture's conmon v2.0.11 is not the real upstream commit.
+    // Without the config's pin swap, the fixture's tags are not the real upstream commits.
     const r = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--mirror', site.upstreams.mirror.from + '=' + site.upstreams.mirror.to, '--cache-dir', site.cacheDir, '--artifacts', join(site.root, 'other')]);
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /conmon: tag v2\.0\.11 at .* points at [0-9a-f]{40}, but the recipe pins ff9d97a08d7a4b58267ac03719786e4e7258cecf/);
+    assert.match(r.stderr, /cri-tools: tag v1\.18\.0 at .* points at [0-9a-f]{40}, but the recipe pins fad4c4ea1c3a3208050e9f8e34fa4a38065f8af2|conmon: tag v2\.0\.19 at .* points at [0-9a-f]{40}, but the recipe pins 25585dd8e8ebff68baa00f695115eff4191ca1f9|cni-plugins: tag v0\.8\.1 at .* points at [0-9a-f]{40}, but the recipe pins fe60fcddb897079746ec1523fd1837ab05b1e689/);
     assert.equal(hasStackTrace(r.stderr), false);
   });
 
@@ -191,5 +192,75 @@ describe('per-branch and per-component overrides', () => {
     const base = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--json', ...site.args]);
     const baseTools = (JSON.parse(base.stdout) as PlanJson).components.find((c) => c.name === 'cri-tools')!;
     assert.notEqual(tools.key, baseTools.key);
+  });
+});
+
+describe('branches that differ: main follows its tree, tags are targets, 1.15 builds its own conmon', () => {
+  let site: TestSite;
+  before(async () => {
+    site = await makeTestSite();
+  });
+  after(() => site.close());
+
+  const planOf = async (target: string, extra: string[] = []) => {
+    const r = await runCli(['plan', target, '--arch', 'arm64', '--json', ...site.args, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as PlanJson;
+  };
+
+  test('main reads its Kubernetes minor, Go and companions from the commit it builds', async () => {
+    const p = await planOf('main');
+    const up = site.upstreams;
+    assert.equal(p.kubernetes, '1.37', 'from internal/version/version.go');
+    const byName = Object.fromEntries(p.components.map((c) => [c.name, c]));
+    assert.equal(byName['cri-o']!.commit, up.crio.branches.main);
+    assert.match(byName['cri-o']!.version, /^1\.37\.0~dev\+git\d{14}\.[0-9a-f]{7}$/, 'a nightly below the first 1.37 release');
+    // dependencies.yaml names them; the config swaps the fixture's commits in as for any pin.
+    assert.equal(byName.conmon!.version, '2.1.13');
+    assert.equal(byName.conmon!.commit, up.conmon.tags['v2.1.13']);
+    assert.equal(byName['cni-plugins']!.version, '1.8.0');
+    assert.equal(byName['cri-tools']!.version, '1.36.0');
+    for (const c of p.components) assert.equal(c.toolchain.name, 'go1.26.4', `${c.name}: go.mod's go directive, matched in the catalog`);
+    const lock = JSON.parse(readFileSync(join(site.artifactsDir, 'main', 'crio-build.lock.json'), 'utf8')) as { toolchain: string; kubernetes: string };
+    assert.deepEqual([lock.toolchain, lock.kubernetes], ['go1.26.4', '1.37'], 'the lock records what was read, so a replay needs no tree');
+  });
+
+  test('main moving to a dependency version or a Go the recipes lack: named, before anything is built', async () => {
+    const up = site.upstreams;
+    const goMod = (await import('../fixtures/upstreams.js')).git;
+    const current = await goMod(['show', `${up.crio.branches.main}:go.mod`], { gitDir: up.crio.path });
+    await addCommit(up.crio.path, 'main', 'go.mod', current.replace(/^go .*$/m, 'go 1.99') + '\n', 'go.mod: go 1.99');
+    const r = await runCli(['main', '--arch', 'arm64', ...site.args]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /cri-o main at [0-9a-f]{12} asks for Go 1\.99 \(go\.mod\), which no toolchain recipe or setting provides \(have: go1\.13\.10, go1\.26\.4\)/);
+    assert.match(r.stderr, /recipes\/toolchains\/go1\.99\.yaml .* toolchains: \{ go1\.99:/);
+    assert.doesNotMatch(r.stderr, /\bbuild\b.*cri-o\/arm64/, 'it stopped at resolve');
+    assert.equal(hasStackTrace(r.stderr), false);
+  });
+
+  test('a cri-o release tag is a target: built with its branch\'s recipe, released and locked under the tag', async () => {
+    const p = await planOf('v1.18.1');
+    const crio = p.components.find((c) => c.name === 'cri-o')!;
+    assert.equal(p.branch, 'v1.18.1');
+    assert.equal(p.kubernetes, '1.18');
+    assert.equal(crio.commit, site.upstreams.crio.tags['v1.18.1']);
+    assert.equal(crio.version, '1.18.1');
+    assert.equal(p.components.find((c) => c.name === 'conmon')!.version, '2.0.19', "release-1.18's companions");
+    assert.ok(existsSync(join(site.artifactsDir, 'v1.18.1', 'crio-build.lock.json')));
+    const r = await runCli(['plan', 'v1.18.9', '--arch', 'arm64', ...site.args]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /"v1\.18\.9" is not a cri-o release tag crio-build has pinned/);
+    assert.match(r.stderr, /v1\.18\.6/, 'lists the pinned tags');
+  });
+
+  test('release-1.15 builds conmon from cri-o\'s own tree, at cri-o\'s commit and version', async () => {
+    const p = await planOf('release-1.15');
+    const crio = p.components.find((c) => c.name === 'cri-o')!;
+    const conmon = p.components.find((c) => c.name === 'conmon')!;
+    assert.equal(conmon.commit, crio.commit);
+    assert.equal(conmon.version, crio.version);
+    assert.equal(conmon.pinnedBy, 'in-tree');
+    assert.equal(conmon.fetchUrl, crio.fetchUrl);
+    assert.equal(p.components.find((c) => c.name === 'cri-tools')!.version, '1.14.0', 'the crictl its CI image installs');
   });
 });

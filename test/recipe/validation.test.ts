@@ -47,7 +47,7 @@ describe('recipe validation', () => {
     let text = '';
     const dir = await recipesWith(BRANCH, (t) => (text = t.replace('toolchain: go1.13.10', 'toolchain: [go1.13.10]')));
     const msg = await loadError(dir);
-    assert.match(msg, new RegExp(`release-1\\.18\\.yaml:${lineOf(text, 'toolchain: [')}: toolchain: expected string, received array`));
+    assert.match(msg, new RegExp(`release-1\\.18\\.yaml:${lineOf(text, 'toolchain: [')}: toolchain: expected string or \\{ follow \\}, received array`));
   });
 
   test('unknown key names the key, its line and the allowed keys', async () => {
@@ -67,7 +67,7 @@ describe('recipe validation', () => {
   test('missing field names it', async () => {
     const dir = await recipesWith(BRANCH, (t) => t.replace(/^kubernetes: .*\n/m, ''));
     const msg = await loadError(dir);
-    assert.match(msg, /release-1\.18\.yaml:\d+: kubernetes: missing required field \(expected string\)/);
+    assert.match(msg, /release-1\.18\.yaml:\d+: kubernetes: missing required field \(expected string or \{ follow \}\)/);
   });
 
   test('a sha256 that is not 64 hex digits says what is allowed', async () => {
@@ -86,27 +86,27 @@ describe('recipe validation', () => {
 
   test('an unknown component reference lists the known components', async () => {
     let text = '';
-    const dir = await recipesWith(BRANCH, (t) => (text = t.replace('conmon: { tag: v2.0.11 }', 'conmom: { tag: v2.0.11 }')));
+    const dir = await recipesWith(BRANCH, (t) => (text = t.replace('conmon: { tag: v2.0.19 }', 'conmom: { tag: v2.0.19 }')));
     const msg = await loadError(dir);
     assert.match(msg, new RegExp(`release-1\\.18\\.yaml:${lineOf(text, 'conmom')}: components\\.conmom: unknown component "conmom" \\(known: .*conmon.*\\)`));
   });
 
   test('a tag that is not pinned lists the pinned tags', async () => {
-    const dir = await recipesWith(BRANCH, (t) => t.replace('conmon: { tag: v2.0.11 }', 'conmon: { tag: v9.9.9 }'));
+    const dir = await recipesWith(BRANCH, (t) => t.replace('conmon: { tag: v2.0.19 }', 'conmon: { tag: v9.9.9 }'));
     const msg = await loadError(dir);
-    assert.match(msg, /components\.conmon\.tag: tag "v9\.9\.9" is not pinned in .*conmon\.yaml \(pinned: v2\.0\.11\)/);
+    assert.match(msg, /components\.conmon\.tag: tag "v9\.9\.9" is not pinned in .*conmon\.yaml \(pinned: v2\.0\.11, v2\.0\.12, v2\.0\.15, v2\.0\.19, v2\.1\.13\)/);
   });
 
-  test('a component ref that is neither tag nor branch shows both forms', async () => {
-    const dir = await recipesWith(BRANCH, (t) => t.replace('conmon: { tag: v2.0.11 }', 'conmon: { commit: abc }'));
+  test('a component ref that is not one of the allowed forms shows them all', async () => {
+    const dir = await recipesWith(BRANCH, (t) => t.replace('conmon: { tag: v2.0.19 }', 'conmon: { commit: abc }'));
     const msg = await loadError(dir);
-    assert.match(msg, /components\.conmon: does not match any allowed form \(allowed: \{ tag \} or \{ branch \}\)/);
+    assert.match(msg, /components\.conmon: does not match any allowed form \(allowed: \{ tag \} or \{ branch \} or \{ follow \} or \{ inTreeOf \}\)/);
   });
 
   test('an unknown toolchain is named with the known ones', async () => {
     const dir = await recipesWith(BRANCH, (t) => t.replace('toolchain: go1.13.10', 'toolchain: go1.99'));
     const msg = await loadError(dir);
-    assert.match(msg, /toolchain: unknown toolchain "go1\.99" \(known: go1\.13\.10\)/);
+    assert.match(msg, /toolchain: unknown toolchain "go1\.99" \(known: go1\.13\.10, go1\.26\.4\)/);
   });
 
   test('a name that does not match its file is refused', async () => {
