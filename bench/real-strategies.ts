@@ -10,10 +10,9 @@
  *
  *   crio-build <branch> --arch arm64 --strategy cross|emulate --stop-after build --force --json
  *
- * once per strategy per round, alternating (cross, emulate, cross, ...), sharing one cache dir (sources,
- * toolchains and builder images are resolved before the clock matters: a first untimed `fetch` and one
- * build of each strategy's builder image through `builders bootstrap`-like warm-up), each round in a
- * fresh artifacts dir with --force so every component compiles. Per component it reports the build
+ * once per strategy per round, alternating (cross, emulate, cross, ...), from one lock and one cache
+ * dir (an untimed warm-up fetches the sources and toolchains and makes each strategy's builder image),
+ * each round in a fresh artifacts dir with --force so every component compiles. Per component it reports the build
  * job's time from the run's manifest, the run's wall time, and the ratio emulate/cross. Results go to
  * bench/tmp/real-strategies.json.
  */
@@ -21,6 +20,10 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { builderSpecFor, connectDocker, ensureBuilderImage } from '../src/builder/index.js';
+import type { BuildJob } from '../src/builder/types.js';
+import type { Arch, Strategy } from '../src/recipe/schema.js';
+import { SourceCache } from '../src/source/cache.js';
 import { BIN } from '../test/helpers/cli.js';
 import { tempDir } from '../test/helpers/tmp.js';
 
@@ -67,20 +70,31 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 const common = ['--arch', arch, '--config', config, '--cache-dir', cacheDir];
 console.log(`real-strategies: ${branch} linux/${arch}, settings ${config}, cache ${cacheDir}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
-// Untimed warm-up: sources and toolchains into the cache, and each strategy's builder image made, so
-// the timed runs differ only in how they compile.
-const fetched = await cli(['fetch', branch, ...common, '--artifacts', join(work, 'warm')]);
+// Untimed warm-up: sources and toolchains into the cache (one lock for every run), and each
+// strategy's builder image made, so that the timed runs differ only in how they compile.
+const warmDir = join(work, 'warm');
+const lock = join(warmDir, branch, 'crio-build.lock.json');
+const fetched = await cli(['fetch', branch, ...common, '--artifacts', warmDir]);
 if (fetched.code !== 0) throw new Error(`fetch failed (exit ${fetched.code})`);
+const driver = await connectDocker();
+const hostArch = await driver.hostArch();
 for (const strategy of STRATEGIES) {
-  const warm = await cli([branch, ...common, '--strategy', strategy, '--stop-after', 'build', '--artifacts', join(work, `warm-${strategy}`), '--lock', join(work, 'warm', branch, 'crio-build.lock.json')]);
-  if (warm.code !== 0) throw new Error(`warm-up ${strategy} build failed (exit ${warm.code})`);
+  const planned = await cli(['plan', branch, ...common, '--strategy', strategy, '--lock', lock, '--json', '--artifacts', warmDir]);
+  if (planned.code !== 0) throw new Error(`plan failed (exit ${planned.code})`);
+  const p = JSON.parse(planned.stdout) as { components: Array<{ builder: string; strategy: Strategy; toolchain: { name: string; version: string; arch: Arch; sha256: string } }> };
+  for (const c of p.components) {
+    const toolchain = { name: c.toolchain.name, version: c.toolchain.version, tarball: new SourceCache(cacheDir).blobPath(c.toolchain.sha256), sha256: c.toolchain.sha256, root: 'go', arch: c.toolchain.arch, env: {} };
+    const spec = builderSpecFor({ arch: arch as Arch, strategy: c.strategy, build: { builder: c.builder } as BuildJob['build'], toolchain }, hostArch);
+    const image = await ensureBuilderImage(driver, spec, { base: { debCacheDir: join(cacheDir, 'debootstrap') } });
+    console.log(`${strategy}: builder ${image.tag} ready`);
+  }
 }
 
 const samples: Array<{ round: number; strategy: string; wall: number; jobs: Job[] }> = [];
 for (let round = 1; round <= repeat; round++) {
   for (const strategy of STRATEGIES) {
     const artifacts = join(work, `${strategy}-${round}`);
-    const r = await cli([branch, ...common, '--strategy', strategy, '--stop-after', 'build', '--force', '--json', '--artifacts', artifacts, '--lock', join(work, 'warm', branch, 'crio-build.lock.json')]);
+    const r = await cli([branch, ...common, '--strategy', strategy, '--stop-after', 'build', '--force', '--json', '--artifacts', artifacts, '--lock', lock]);
     if (r.code !== 0) throw new Error(`${strategy} round ${round} failed (exit ${r.code})`);
     const manifest = JSON.parse(r.stdout) as { jobs: Job[] };
     samples.push({ round, strategy, wall: r.seconds, jobs: manifest.jobs.filter((j) => j.id.includes(' build:')) });
