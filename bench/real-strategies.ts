@@ -74,8 +74,11 @@ console.log(`real-strategies: ${branch} linux/${arch}, settings ${config}, cache
 // strategy's builder image made, so that the timed runs differ only in how they compile.
 const warmDir = join(work, 'warm');
 const lock = join(warmDir, branch, 'crio-build.lock.json');
-const fetched = await cli(['fetch', branch, ...common, '--artifacts', warmDir]);
-if (fetched.code !== 0) throw new Error(`fetch failed (exit ${fetched.code})`);
+for (const strategy of STRATEGIES) {
+  // Each strategy needs its own toolchain archive: the host's for cross, the target's for emulate.
+  const fetched = await cli(['fetch', branch, ...common, '--strategy', strategy, '--artifacts', warmDir, ...(strategy === 'cross' ? [] : ['--lock', join(warmDir, branch, 'crio-build.lock.json')])]);
+  if (fetched.code !== 0) throw new Error(`fetch (${strategy}) failed (exit ${fetched.code})`);
+}
 const driver = await connectDocker();
 const hostArch = await driver.hostArch();
 for (const strategy of STRATEGIES) {
