@@ -88,7 +88,10 @@ export async function leftovers(o: LeftoverOptions): Promise<string[]> {
   }
   for (const e of o.engines ?? []) {
     const list = await e.driver.client.listContainers({ all: !e.runningOnly, filters: JSON.stringify({ label: ['io.crio-build.managed=true'] }) });
-    for (const c of list) out.push(`engine ${e.name}: container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Labels['io.crio-build.kind'] ?? '?'} ${c.Labels['io.crio-build.component'] ?? ''}) ${c.State}: ${c.Status}`);
+    // An image build's step containers inherit the labels of the image they start from (kind base
+    // or builder) and are the engine's to remove when the build ends: a build running beside the
+    // test (scripts/run-tests.js makes images in the background) is not a leftover.
+    for (const c of list.filter((x) => !['base', 'builder'].includes(x.Labels['io.crio-build.kind'] ?? ''))) out.push(`engine ${e.name}: container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Labels['io.crio-build.kind'] ?? '?'} ${c.Labels['io.crio-build.component'] ?? ''}) ${c.State}: ${c.Status}`);
   }
   return out;
 }
