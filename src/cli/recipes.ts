@@ -22,11 +22,27 @@ export function recipesList(set: RecipeSet, json: boolean): string {
     table(['name', 'kubernetes', 'toolchain', 'components'], branches.map((b) => [b.name, b.kubernetes, b.toolchain, b.components.join(' ')])),
     '',
     'Components:',
-    table(['name', 'pinned releases', 'source'], components.map((c) => [c.name, c.releases.join(' ') || '(branch heads)', c.source])),
+    table(['name', 'pinned releases', 'source'], components.map((c) => [c.name, releaseRanges(c.releases) || '(branch heads)', c.source])),
     '',
     'Toolchains:',
     table(['name', 'version', 'arches'], toolchains.map((t) => [t.name, t.version, t.arches.join(' ')])),
   ].join('\n');
+}
+
+/**
+ * Pinned tags, an unbroken run of one release line as a range ("v1.13.0…v1.13.12"): cri-o pins every public tag of six
+ * branches, too many for one table cell. `recipes show <component>` lists each.
+ */
+function releaseRanges(tags: string[]): string {
+  const lines = new Map<string, string[]>();
+  for (const t of tags) {
+    const line = t.replace(/\.[^.]*$/, '');
+    lines.set(line, [...(lines.get(line) ?? []), t]);
+  }
+  const patch = (t: string) => Number(t.slice(t.lastIndexOf('.') + 1));
+  // Only an unbroken run of patch releases is shown as a range; anything else is listed.
+  const unbroken = (l: string[]) => l.every((t, i) => i === 0 || patch(t) === patch(l[i - 1] as string) + 1);
+  return [...lines.values()].map((l) => (l.length > 2 && unbroken(l) ? `${l[0]}…${l[l.length - 1]}` : l.join(' '))).join(' ');
 }
 
 /** A value the recipe states, or where a moving branch reads it from. */

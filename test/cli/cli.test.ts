@@ -57,7 +57,10 @@ describe('crio-build CLI', () => {
   test('recipes list and show', async () => {
     let r = await runCli(['recipes', 'list']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /release-1\.18\s+1\.18\s+go1\.13\.10\s+cri-o@release-1\.18 conmon@v2\.0\.11 cni-plugins@v0\.8\.1 cri-tools@v1\.18\.0/);
+    assert.match(r.stdout, /release-1\.18\s+1\.18\s+go1\.13\.10\s+cri-o@release-1\.18 conmon@v2\.0\.19 cni-plugins@v0\.8\.1 cri-tools@v1\.18\.0/);
+    assert.match(r.stdout, /main\s+\(from internal\/version\/version\.go\)\s+\(from go\.mod\)/, 'main follows its tree');
+    // cri-o pins every tag of six release lines: one range per line, not 51 tags in a cell.
+    assert.match(r.stdout, /cri-o\s+v1\.13\.0…v1\.13\.12 v1\.14\.0…v1\.14\.12 .* v1\.18\.0…v1\.18\.6\s+https:\/\/github\.com\/cri-o\/cri-o/);
     r = await runCli(['recipes', 'show', 'go1.13.10', '--json']);
     assert.equal(r.code, 0);
     const t = JSON.parse(r.stdout) as { archives: { arm64: { sha256: string } } };

@@ -94,7 +94,7 @@ describe('the Pi: add the key and the source line, apt install cri-o, apt upgrad
     for (const pkg of ['cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools']) assert.match(dpkg, new RegExp(`^${pkg} 100:\\S+ ii`, 'm'), dpkg);
     firstVersion = /^cri-o (\S+)/m.exec(dpkg)?.[1] ?? '';
 
-    assert.match((await pi.must(['crio', '--version'])).stdout, /crio version 1\.18\.1/);
+    assert.match((await pi.must(['crio', '--version'])).stdout, /^Version:\s+1\.18\.1$/m);
     assert.match((await pi.must(['conmon', '--version'])).stdout, /conmon version 2\.0\.11/);
     assert.match((await pi.must(['crictl', '--version'])).stdout, /crictl version v?1\.18\.0/);
     const bridge = await pi.exec(['/opt/cni/bin/bridge']);

@@ -274,7 +274,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     // The installed binaries run.
     if (hostArch() === crio.arch) {
       const v = await mustRun(join(stage, 'usr/bin/crio'), ['--version']);
-      assert.match(v.stdout, /^crio version 1\.18\.1$/m);
+      assert.match(v.stdout, /^Version:\s+1\.18\.1$/m);
     }
     await mustRun('make', ['-C', join(x, 'cri-o'), 'uninstall', `DESTDIR=${stage}`, 'PREFIX=/usr']);
     const left = (await mustRun('find', [stage, '-type', 'f'])).stdout.trim();
