@@ -95,7 +95,7 @@ describe('the Pi: add the key and the source line, apt install cri-o, apt upgrad
     firstVersion = /^cri-o (\S+)/m.exec(dpkg)?.[1] ?? '';
 
     assert.match((await pi.must(['crio', '--version'])).stdout, /^Version:\s+1\.18\.1$/m);
-    assert.match((await pi.must(['conmon', '--version'])).stdout, /conmon version 2\.0\.11/);
+    assert.match((await pi.must(['conmon', '--version'])).stdout, /conmon version 2\.0\.19/);
     assert.match((await pi.must(['crictl', '--version'])).stdout, /crictl version v?1\.18\.0/);
     const bridge = await pi.exec(['/opt/cni/bin/bridge']);
     assert.match(bridge.stdout + bridge.stderr, /bridge.*v0\.8\.1/);
