@@ -292,14 +292,15 @@ export function toolboxImage(arch: Arch): Promise<string> {
 
 /**
  * The install target: Debian's package lists and the .debs our packages will pull (runc, the
- * libraries, systemd for the second scenario) downloaded but not installed, so the tests install
+ * libraries, the image policy's golang-github-containers-common, systemd for the second
+ * scenario) downloaded but not installed, so the tests install
  * them offline and quickly. Nothing of ours is in it.
  */
 export function targetImage(arch: Arch): Promise<string> {
   return ensureImage(
     'target',
     arch,
-    'RUN apt-get update -o Acquire::Retries=3 && DEBIAN_FRONTEND=noninteractive apt-get install -y --download-only --no-install-recommends -o Acquire::Retries=3 runc procps libglib2.0-0 libseccomp2 systemd && rm -f /etc/apt/apt.conf.d/docker-clean\n',
+    'RUN apt-get update -o Acquire::Retries=3 && DEBIAN_FRONTEND=noninteractive apt-get install -y --download-only --no-install-recommends -o Acquire::Retries=3 runc procps libglib2.0-0 libseccomp2 systemd golang-github-containers-common golang-github-containers-image iptables && rm -f /etc/apt/apt.conf.d/docker-clean\n',
   );
 }
 
@@ -314,7 +315,7 @@ export function piImage(arch: Arch): Promise<string> {
   return ensureImage(
     'pi',
     arch,
-    'RUN apt-get update -o Acquire::Retries=3 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Acquire::Retries=3 curl sudo ca-certificates && DEBIAN_FRONTEND=noninteractive apt-get install -y --download-only --no-install-recommends -o Acquire::Retries=3 runc libglib2.0-0 libseccomp2 && rm -f /etc/apt/apt.conf.d/docker-clean\n' +
+    'RUN apt-get update -o Acquire::Retries=3 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Acquire::Retries=3 curl sudo ca-certificates && DEBIAN_FRONTEND=noninteractive apt-get install -y --download-only --no-install-recommends -o Acquire::Retries=3 runc libglib2.0-0 libseccomp2 golang-github-containers-common golang-github-containers-image iptables netavark aardvark-dns && rm -f /etc/apt/apt.conf.d/docker-clean\n' +
       `RUN printf 'Package: criu\\nPin: release *\\nPin-Priority: -1\\n' > /etc/apt/preferences.d/no-criu\n`,
   );
 }

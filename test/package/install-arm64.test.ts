@@ -80,7 +80,9 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
   });
 
   test('the arm64 packages: Depends from dpkg-shlibdeps run in an arm64 container; lintian has no E: or W:', { skip }, async () => {
-    assert.deepEqual([...previous.warnings, ...current.warnings], [], 'binaries stripped (needs binutils-aarch64-linux-gnu on an amd64 host)');
+    // The only warning: the miniature conmon (v2.0.11) is older than podman needs (files.test.ts).
+    const warnings = [...previous.warnings, ...current.warnings].filter((w) => !/^conmon \S+ lacks --full-attach/.test(w));
+    assert.deepEqual(warnings, [], 'binaries stripped (needs binutils-aarch64-linux-gnu on an amd64 host)');
     const crioDeb = current.debs[0]?.path as string;
     assert.equal((await mustRun('dpkg-deb', ['--field', crioDeb, 'Architecture'])).stdout.trim(), 'arm64');
     assert.match((await mustRun('dpkg-deb', ['--field', crioDeb, 'Depends'])).stdout, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), conmon \(>= 100:2\.0\.11-1\)/);

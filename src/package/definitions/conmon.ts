@@ -20,12 +20,33 @@ export const CONMON_UPSTREAM: UpstreamInfo = {
   license: 'Apache-2.0',
 };
 
+/**
+ * The first conmon with --full-attach (containers/conmon 93f5b30 "conn_sock: add full-attach
+ * option", first in v2.0.23), which podman passes to conmon unconditionally since v3.2.0
+ * (containers/podman fdfff1dab2, 2021-01-14): Debian bookworm's podman 4.3.1 and Ubuntu 22.04's
+ * 3.4.4 fail with "conmon: option parsing failed: Unknown option --full-attach" under an older one.
+ * Ours replaces the distribution's conmon (epoch 100), so the packaging says so when it is older.
+ */
+export const PODMAN_MIN_CONMON = '2.0.23';
+
+export function conmonBreaksPodman(version: string): boolean {
+  const v = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!v) return false;
+  const [a, b, c] = [Number(v[1]), Number(v[2]), Number(v[3])];
+  return a < 2 || (a === 2 && (b === 0 && c < 23));
+}
+
 export const conmon: PackageDefinition = {
   component: 'conmon',
   debName: debName('conmon'),
   async describe(ctx: PackageContext): Promise<DebInput> {
     const c = ctx.component;
     const pkg = this.debName;
+    if (conmonBreaksPodman(c.version)) {
+      ctx.warn(
+        `conmon ${c.version} lacks --full-attach (first in conmon v${PODMAN_MIN_CONMON}), which podman 3.2 and later pass to it: installed beside Debian's podman (bookworm 4.3.1) or Ubuntu 22.04's (3.4.4), this conmon replaces theirs and \`podman run\` fails with "conmon: option parsing failed: Unknown option --full-attach"; pin conmon v${PODMAN_MIN_CONMON} or later for podman to keep working`,
+      );
+    }
     const bin = { name: 'conmon', path: await requiredFile(c.outDir, 'bin/conmon', 'conmon') };
     const files = await binaryFiles(ctx, [bin], '/usr/bin');
     const { elf } = await ctx.prepareBinary(bin.path);
