@@ -16,8 +16,9 @@
  *     network, a crio restart that keeps the container running (conmon holds it), stop and rm;
  *     apt-get remove stops crio; against a registry (Debian's docker-registry) on the node's
  *     loopback holding images this run makes itself (busybox-static, our tar writer, skopeo);
- *  6. beside Debian's podman, buildah and skopeo: installed together, each side removed in turn,
- *     nothing lost (dpkg --verify) or broken.
+ *  6. beside Debian's podman, buildah and skopeo: installed together (our cri-o-conmon in
+ *     /usr/libexec/crio beside Debian's conmon in /usr/bin, which podman runs), podman run works,
+ *     each side removed in turn, nothing lost (dpkg --verify) or broken.
  *
  * The only file the run writes for CRI-O is /etc/crio/crio.conf.d/90-acceptance.conf, because its
  * registry is plain HTTP on loopback and the node cannot reach registry.k8s.io from this machine:
@@ -53,7 +54,9 @@ export interface AcceptanceOptions {
 }
 
 const REGISTRY = '127.0.0.1:5000';
-const PACKAGES = ['cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools'];
+const PACKAGES = ['cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools'];
+/** Where cri-o-conmon puts CRI-O's conmon; Debian's conmon (podman's) keeps /usr/bin/conmon. */
+const CRIO_CONMON = '/usr/libexec/crio/conmon';
 const THEIRS = ['podman', 'buildah', 'skopeo'];
 const SHARED = ['golang-github-containers-common', 'golang-github-containers-image'];
 const ACCEPTANCE_DROPIN = '/etc/crio/crio.conf.d/90-acceptance.conf';
@@ -208,10 +211,12 @@ export class AcceptanceRun {
     await this.step('remove-stops-crio', 'apt-get remove cri-o stops the service', ['install'], () => this.removeStops());
     if (!this.o.skipCoexistence) {
       await this.step('coexist-install', "Debian's podman, buildah and skopeo installed beside ours", ['install'], () => this.coexistInstall());
-      await this.step('coexist-podman-run', 'podman run with the conmon and CNI plugins we installed', ['coexist-install', 'registry'], () => this.podmanRun());
-      await this.step('coexist-remove-ours', 'apt-get remove cri-o cri-tools: podman, buildah, skopeo keep everything', ['coexist-install'], () => this.removeOurs());
+      await this.step('coexist-podman-run', "podman run beside ours, with Debian's conmon", ['coexist-install', 'registry'], () => this.podmanRun('beside ours'));
+      await this.step('coexist-remove-ours', 'apt-get remove cri-o cri-o-conmon cri-tools: podman, buildah, skopeo keep everything', ['coexist-install'], () => this.removeOurs());
+      await this.step('coexist-podman-run-without-ours', 'podman run after ours were removed', ['coexist-remove-ours', 'registry'], () => this.podmanRun('after ours were removed'));
       await this.step('coexist-remove-theirs', 'apt-get remove podman buildah skopeo, autoremove: cri-o keeps everything', ['coexist-remove-ours'], () => this.removeTheirs());
-      await this.step('coexist-theirs-first', "Debian's podman stack (its own conmon and plugins) first, then apt-get install cri-o replaces them", ['coexist-install'], () => this.theirsFirst());
+      await this.step('coexist-theirs-first', "Debian's podman stack (its own conmon and plugins) first, then apt-get install cri-o: Debian's conmon kept, the plugins replaced", ['coexist-install'], () => this.theirsFirst());
+      await this.step('coexist-podman-run-theirs-first', 'podman run after cri-o was installed beside it', ['coexist-theirs-first', 'registry'], () => this.podmanRun('after cri-o was installed beside it'));
     }
   }
 
@@ -717,37 +722,55 @@ pause_image = "${REGISTRY}/acceptance/pause:${pauseTag}"
     return r.stdout.split('\n').filter((l) => l.trim() !== '' && !/^\?\?5\?\?\?\?\?\? c /.test(l));
   }
 
+  /** Who owns /usr/bin/conmon (Debian's conmon, for podman) and /usr/libexec/crio/conmon (our cri-o-conmon), with versions. */
+  private async conmons(): Promise<{ debian: string; ours: string }> {
+    const owner = async (path: string) => {
+      const r = await this.n.sh(`dpkg -S ${path} 2>/dev/null`);
+      const pkg = r.code === 0 ? r.stdout.trim().split(':')[0] ?? '' : '';
+      const v = pkg ? (await this.n.sh(`dpkg-query -W -f '\${Version}' ${pkg}`)).stdout.trim() : '';
+      return pkg ? `${pkg} ${v}` : '';
+    };
+    return { debian: await owner('/usr/bin/conmon'), ours: await owner(CRIO_CONMON) };
+  }
+
   private async coexistInstall(): Promise<Outcome> {
     const r = await this.n.sh(`apt-get install cri-o ${THEIRS.join(' ')} 2>&1`, { timeoutMs: 45 * 60_000 });
     if (r.code !== 0) throw new StepFailure(`apt-get install cri-o ${THEIRS.join(' ')} exited ${r.code}`, [lastLines(r.stdout, 30)]);
     if (/trying to overwrite/.test(r.stdout)) throw new StepFailure('dpkg reported a file conflict', [lastLines(r.stdout, 30)]);
-    const q = (await this.n.sh(`dpkg-query -W -f '\${Package} \${Version}\\n' ${[...PACKAGES, ...THEIRS, ...SHARED, 'netavark'].join(' ')} 2>&1`)).stdout.trim();
-    const bad = await this.verify([...PACKAGES, ...THEIRS, ...SHARED]);
+    const q = (await this.n.sh(`dpkg-query -W -f '\${Package} \${Version}\\n' ${[...PACKAGES, ...THEIRS, ...SHARED, 'conmon', 'netavark'].join(' ')} 2>&1`)).stdout.trim();
+    const bad = await this.verify([...PACKAGES, ...THEIRS, ...SHARED, 'conmon']);
     if (bad.length) throw new StepFailure('dpkg --verify found missing or changed files', bad);
     const audit = (await this.n.sh('dpkg --audit; apt-get check 2>&1 | tail -1')).stdout.trim();
-    const conmonOwner = (await this.n.sh('dpkg -S /usr/bin/conmon')).stdout.trim();
-    return ok(`installed together, no file conflict, dpkg --verify clean; ${conmonOwner}`, [q, audit]);
+    const c = await this.conmons();
+    if (!c.debian.startsWith('conmon ') || c.debian.startsWith('conmon 100:')) throw new StepFailure(`/usr/bin/conmon is not Debian's conmon: ${c.debian || 'no package owns it'}`, [q]);
+    if (!c.ours.startsWith('cri-o-conmon ')) throw new StepFailure(`${CRIO_CONMON} is not cri-o-conmon's: ${c.ours || 'no package owns it'}`, [q]);
+    const conf = (await this.n.sh("crio config 2>/dev/null | grep -E '^conmon = '")).stdout.trim();
+    if (conf !== `conmon = "${CRIO_CONMON}"`) throw new StepFailure(`crio's effective conmon is not ${CRIO_CONMON}: ${conf || '(none)'}`);
+    const podman = (await this.n.sh("podman info --format '{{.Host.Conmon.Path}}' 2>&1 | tail -1")).stdout.trim();
+    if (podman !== '/usr/bin/conmon') throw new StepFailure(`podman info names conmon ${podman}, not Debian's /usr/bin/conmon`);
+    return ok(`installed together, no file conflict, dpkg --verify clean; podman's conmon: ${c.debian} (/usr/bin/conmon); crio's: ${c.ours} (${CRIO_CONMON}, ${conf})`, [q, audit]);
   }
 
-  private async podmanRun(): Promise<Outcome> {
-    const conmon = await this.n.sh('conmon --version 2>&1');
-    const bridge = await this.n.sh('CNI_COMMAND=VERSION /opt/cni/bin/bridge </dev/null 2>&1');
-    if (!/supportedVersions/.test(bridge.stdout) || !/conmon version/.test(conmon.stdout) || this.build === 'miniature') {
-      return needsReal(`podman would run our conmon (${conmon.stdout.trim().split('\n')[0]}) and CNI plugins, which are miniatures here`);
-    }
+  /** podman run of the run's busybox image from the loopback registry: Debian's podman with Debian's conmon. */
+  private async podmanRun(when: string): Promise<Outcome> {
+    const conmon = (await this.n.sh("podman info --format '{{.Host.Conmon.Path}} {{.Host.Conmon.Version}}' 2>&1 | tail -1")).stdout.trim();
     const r = await this.n.sh(`podman run --rm --tls-verify=false --network none ${REGISTRY}/acceptance/busybox:1 cat /www/index.html 2>&1`, { timeoutMs: 600_000 });
     if (r.code !== 0 || !r.stdout.includes(INDEX_HTML.trim())) {
-      throw new StepFailure(`podman run with ${conmon.stdout.trim().split('\n')[0]}: ${lastLines(r.stdout, 3).replace(/\n/g, ' ')}`, [lastLines(r.stdout, 20)]);
+      if (/read init-p|connection reset by peer/.test(r.stdout) && this.o.arch === 'arm64' && process.arch !== 'arm64') {
+        this.refused(`podman run on arm64 under qemu-user: ${lastLines(r.stdout, 2).replace(/\s+/g, ' ').slice(0, 300)} (runc's container init cannot start under qemu-user)`);
+      }
+      throw new StepFailure(`podman run ${when} (conmon ${conmon}): ${lastLines(r.stdout, 3).replace(/\n/g, ' ')}`, [lastLines(r.stdout, 20)]);
     }
-    return ok(`podman ran a container with our conmon (${conmon.stdout.trim().split('\n')[0]})`);
+    return ok(`podman ran a container ${when}, with ${conmon}: it printed ${JSON.stringify(INDEX_HTML.trim())}`);
   }
 
   private async removeOurs(): Promise<Outcome> {
-    const r = await this.n.sh('apt-get remove cri-o cri-tools 2>&1', { timeoutMs: 600_000 });
-    if (r.code !== 0) throw new StepFailure(`apt-get remove cri-o cri-tools exited ${r.code}`, [lastLines(r.stdout, 20)]);
-    const gone = THEIRS.filter((p) => new RegExp(`^Removing ${p} `, 'm').test(r.stdout));
+    const r = await this.n.sh('apt-get remove cri-o cri-o-conmon cri-tools 2>&1', { timeoutMs: 600_000 });
+    if (r.code !== 0) throw new StepFailure(`apt-get remove cri-o cri-o-conmon cri-tools exited ${r.code}`, [lastLines(r.stdout, 20)]);
+    const gone = [...THEIRS, 'conmon'].filter((p) => new RegExp(`^Removing ${p} `, 'm').test(r.stdout));
     if (gone.length) throw new StepFailure(`removing ours also removed ${gone.join(', ')}`, [lastLines(r.stdout, 20)]);
     const bad = await this.verify([...THEIRS, ...SHARED, 'conmon', 'containernetworking-plugins']);
+    if ((await this.n.sh(`test -e ${CRIO_CONMON}`)).code === 0) throw new StepFailure(`${CRIO_CONMON} is still there after cri-o-conmon was removed`);
     if (bad.length) throw new StepFailure('dpkg --verify found missing or changed files of theirs', bad);
     let copied = 'no registry to copy from';
     if (this.steps.find((x) => x.id === 'registry')?.status === 'ok') {
@@ -761,7 +784,7 @@ pause_image = "${REGISTRY}/acceptance/pause:${pauseTag}"
   }
 
   private async removeTheirs(): Promise<Outcome> {
-    const re = await this.n.sh('apt-get install cri-o cri-tools 2>&1', { timeoutMs: 600_000 });
+    const re = await this.n.sh('apt-get install cri-o cri-o-conmon cri-tools 2>&1', { timeoutMs: 600_000 });
     if (re.code !== 0) throw new StepFailure('reinstalling cri-o failed', [lastLines(re.stdout, 20)]);
     const r = await this.n.sh(`apt-get remove ${THEIRS.join(' ')} 2>&1 && apt-get autoremove 2>&1`, { timeoutMs: 600_000 });
     if (r.code !== 0) throw new StepFailure(`apt-get remove ${THEIRS.join(' ')} / autoremove exited ${r.code}`, [lastLines(r.stdout, 20)]);
@@ -770,6 +793,11 @@ pause_image = "${REGISTRY}/acceptance/pause:${pauseTag}"
     const bad = await this.verify([...PACKAGES, ...SHARED]);
     if (bad.length) throw new StepFailure('dpkg --verify found missing or changed files of ours', bad);
     const policy = (await this.n.sh('ls -l /etc/containers/policy.json /etc/containers/registries.conf')).stdout.trim();
+    // Debian's conmon goes with podman (autoremove); ours stays where crio.conf names it, and runs.
+    const ourConmon = await this.n.sh(`${CRIO_CONMON} --version 2>&1 | head -1`);
+    if (ourConmon.code !== 0 || !/conmon version/.test(ourConmon.stdout)) throw new StepFailure(`${CRIO_CONMON} does not run after theirs were removed`, [out(ourConmon)]);
+    const conf = (await this.n.sh("crio config 2>/dev/null | grep -E '^conmon = '")).stdout.trim();
+    if (conf !== `conmon = "${CRIO_CONMON}"`) throw new StepFailure(`crio's effective conmon is not ${CRIO_CONMON} after theirs were removed: ${conf || '(none)'}`);
     let service = 'crio config works';
     if (this.build === 'real') {
       const s = await this.n.sh('systemctl restart crio && crictl info >/dev/null && echo crio restarted and answers', { timeoutMs: 600_000 });
@@ -779,7 +807,7 @@ pause_image = "${REGISTRY}/acceptance/pause:${pauseTag}"
       const c = await this.n.sh('crio config >/dev/null');
       if (c.code !== 0) throw new StepFailure('crio config fails after theirs were removed', [out(c)]);
     }
-    return ok(`cri-o, conmon, plugins, containers-common intact (dpkg --verify clean); ${service}`, [policy, lastLines(r.stdout, 8)]);
+    return ok(`cri-o, cri-o-conmon, plugins, containers-common intact (dpkg --verify clean); ${ourConmon.stdout.trim()} at ${CRIO_CONMON}; ${service}`, [policy, conf, lastLines(r.stdout, 8)]);
   }
   private async theirsFirst(): Promise<Outcome> {
     // Start over without ours, then Debian's podman, buildah and skopeo with Debian's own conmon and plugins.
@@ -801,12 +829,16 @@ pause_image = "${REGISTRY}/acceptance/pause:${pauseTag}"
     if (/trying to overwrite/.test(ours.stdout)) throw new StepFailure('dpkg reported a file conflict', [lastLines(ours.stdout, 30)]);
     const gone = THEIRS.filter((p) => new RegExp(`^Removing ${p} `, 'm').test(ours.stdout));
     if (gone.length) throw new StepFailure(`installing cri-o removed ${gone.join(', ')}`, [lastLines(ours.stdout, 30)]);
-    const after = (await this.n.sh("dpkg-query -W -f '${Package} ${Version}\\n' conmon containernetworking-plugins")).stdout.trim().replace(/\n/g, ', ');
+    const after = (await this.n.sh("dpkg-query -W -f '${Package} ${Version}\\n' conmon cri-o-conmon containernetworking-plugins")).stdout.trim().replace(/\n/g, ', ');
+    if (/^Removing conmon |^Unpacking conmon /m.test(ours.stdout)) throw new StepFailure("installing cri-o touched Debian's conmon", [lastLines(ours.stdout, 30)]);
     const bad = await this.verify([...PACKAGES, ...THEIRS, ...SHARED]);
     if (bad.length) throw new StepFailure('dpkg --verify found missing or changed files', bad);
     const check = (await this.n.sh('dpkg --audit && apt-get check 2>&1 | tail -1')).stdout.trim();
     const podman = (await this.n.sh("podman info --format '{{.Host.Conmon.Path}} {{.Host.Conmon.Version}}' 2>&1 | tail -1")).stdout.trim();
-    return ok(`Debian's ${before} replaced by ours (${after}); no file conflict, podman, buildah, skopeo kept, dpkg --verify clean`, [`podman info: conmon ${podman}`, check, lastLines(ours.stdout, 12)]);
+    const debianConmon = /^conmon (\S+)/m.exec(before.replace(/, /g, '\n'))?.[1] ?? '?';
+    if (!new RegExp(`(^|, )conmon ${debianConmon.replace(/[.+]/g, '\\$&')}(,|$)`).test(after)) throw new StepFailure(`Debian's conmon ${debianConmon} did not stay: ${after}`);
+    if (!podman.startsWith('/usr/bin/conmon ')) throw new StepFailure(`podman info names conmon ${podman}, not Debian's /usr/bin/conmon`);
+    return ok(`Debian's ${before}; after apt-get install cri-o: ${after} (Debian's conmon kept, its plugins replaced by ours); no file conflict, podman, buildah, skopeo kept, dpkg --verify clean`, [`podman info: conmon ${podman}`, check, lastLines(ours.stdout, 12)]);
   }
 
 }

@@ -44,9 +44,9 @@ describe('acceptance: parsing what a release says', () => {
     assert.equal(baseUrlOf(lines), 'file:///srv/r/nightly');
     assert.equal(baseUrlOf(['echo "deb [signed-by=/k.gpg] https://example.org/r/t ./" | sudo tee x']), 'https://example.org/r/t');
     assert.throws(() => setupLinesOf('no block'), /no ```sh block/);
-    assert.deepEqual(parsePackages('Package: cri-o\nVersion: 100:1.18.6-1\nArchitecture: arm64\n\nPackage: conmon\nVersion: 100:2.0.11-1\nArchitecture: arm64\n'), [
+    assert.deepEqual(parsePackages('Package: cri-o\nVersion: 100:1.18.6-1\nArchitecture: arm64\n\nPackage: cri-o-conmon\nVersion: 100:2.0.11-1\nArchitecture: arm64\n'), [
       { name: 'cri-o', version: '100:1.18.6-1', arch: 'arm64' },
-      { name: 'conmon', version: '100:2.0.11-1', arch: 'arm64' },
+      { name: 'cri-o-conmon', version: '100:2.0.11-1', arch: 'arm64' },
     ]);
   });
 
@@ -102,7 +102,7 @@ describe('acceptance: the fixture release on a fresh amd64 Debian root', () => {
     assert.match(step('node')?.details.join('\n') ?? '', /the notes name file:\/\/.*: the release directory is mounted there read-only/);
     assert.equal(status('install'), 'ok');
     const install = step('install');
-    assert.match(install?.summary ?? '', /^conmon 100:2\.0\.11-1, containernetworking-plugins 100:0\.8\.1-1, cri-o 100:1\.18\.1\+git\d{14}\.[0-9a-f]{7}-1, cri-tools 100:1\.18\.0-1$/);
+    assert.match(install?.summary ?? '', /^containernetworking-plugins 100:0\.8\.1-1, cri-o 100:1\.18\.1\+git\d{14}\.[0-9a-f]{7}-1, cri-o-conmon 100:2\.0\.19-1, cri-tools 100:1\.18\.0-1$/);
     const details = install?.details.join('\n') ?? '';
     assert.match(details, /^\$ curl -fsSL file:\/\/.*crio-build-archive-keyring\.gpg \| sudo tee/m);
     assert.match(details, /^\$ sudo apt-get update && sudo apt-get install cri-o$/m);
@@ -113,6 +113,7 @@ describe('acceptance: the fixture release on a fresh amd64 Debian root', () => {
   test('the configuration a miniature can show: the default pause image, crio-preflight, skopeo, the CNI configs, the units', () => {
     assert.equal(status('default-config'), 'ok');
     assert.match(step('default-config')?.summary ?? '', /^pause_image = "registry\.k8s\.io\/pause:3\.2" \(the package's default\)/);
+    assert.match(step('default-config')?.details.join('\n') ?? '', /^\/etc\/crio\/crio\.conf\.d\/01-crio-build\.conf:conmon = "\/usr\/libexec\/crio\/conmon"$/m);
     assert.equal(status('preflight'), 'ok');
     assert.match(step('preflight')?.details.join('\n') ?? '', /^crio-preflight: what cri-o 1\.18\.1\+git.* needs from this node$/m);
     assert.equal(status('registry'), 'ok');
@@ -127,23 +128,39 @@ describe('acceptance: the fixture release on a fresh amd64 Debian root', () => {
   });
 
   test('what needs a real build is said plainly', () => {
-    for (const id of ['cni-configs-packaged', 'crio-start', 'crictl-info', 'pull', 'runp', 'create', 'start', 'logs', 'exec', 'pod-network', 'restart-keeps-containers', 'stop', 'rm', 'remove-stops-crio', 'coexist-podman-run']) {
+    for (const id of ['cni-configs-packaged', 'crio-start', 'crictl-info', 'pull', 'runp', 'create', 'start', 'logs', 'exec', 'pod-network', 'restart-keeps-containers', 'stop', 'rm', 'remove-stops-crio']) {
       assert.equal(status(id), 'needs-a-real-build', `${id}: ${step(id)?.summary}`);
     }
     assert.match(step('crio-start')?.summary ?? '', /^crio is the test suite's miniature, which says: .*cannot run the daemon/);
     assert.match(step('pull')?.summary ?? '', /^needs crictl-info, which need a real build$/);
     assert.match(result.stdout, /^ ?\d+ crio-start +needs-a-real-build +crio is the test suite's miniature/m);
-    assert.match(result.stdout, /^summary: \d+ ok, 0 failed, 15 need a real build, 0 not run$/m);
+    assert.match(result.stdout, /^summary: \d+ ok, 0 failed, 14 need a real build, 0 not run$/m);
   });
 
-  test('beside Debian\'s podman, buildah and skopeo: no file conflict; removing either side loses nothing of the other', () => {
-    assert.equal(status('coexist-install'), 'ok');
-    assert.match(step('coexist-install')?.summary ?? '', /installed together, no file conflict, dpkg --verify clean; conmon: \/usr\/bin\/conmon/);
-    assert.equal(status('coexist-remove-ours'), 'ok');
+  test('beside Debian\'s podman, buildah and skopeo: no file conflict, podman runs a container, removing either side loses nothing of the other', () => {
+    const all = report.steps.map((x) => `${x.id}: ${x.status}: ${x.summary}`).join('\n');
+    assert.equal(status('coexist-install'), 'ok', all);
+    // Debian's conmon stays podman's (/usr/bin/conmon); ours is cri-o-conmon in /usr/libexec/crio, which crio uses.
+    assert.match(
+      step('coexist-install')?.summary ?? '',
+      /installed together, no file conflict, dpkg --verify clean; podman's conmon: conmon 2\.\d+\.\S+ \(\/usr\/bin\/conmon\); crio's: cri-o-conmon 100:2\.0\.19-1 \(\/usr\/libexec\/crio\/conmon, conmon = "\/usr\/libexec\/crio\/conmon"\)$/,
+    );
+    // podman runs a real container (Debian's conmon and runc, --network none) from the run's registry: before the
+    // fix, our conmon 2.0.x replaced Debian's and podman failed with "Unknown option --full-attach".
+    for (const id of ['coexist-podman-run', 'coexist-podman-run-without-ours', 'coexist-podman-run-theirs-first']) {
+      assert.equal(status(id), 'ok', `${id}: ${step(id)?.summary}\n${step(id)?.details.join('\n')}`);
+      assert.match(step(id)?.summary ?? '', /^podman ran a container .*, with \/usr\/bin\/conmon conmon version 2\.\d+\.\d+.*: it printed "hello from the acceptance pod"$/);
+    }
+    assert.equal(status('coexist-remove-ours'), 'ok', step('coexist-remove-ours')?.summary);
     assert.match(step('coexist-remove-ours')?.summary ?? '', /skopeo copy from the registry works/);
-    assert.equal(status('coexist-remove-theirs'), 'ok');
-    // The other order: Debian's own conmon and plugins first, then ours replace them (same names, epoch 100).
-    assert.equal(status('coexist-theirs-first'), 'ok');
-    assert.match(step('coexist-theirs-first')?.summary ?? '', /^Debian's conmon 2\.1\.\S+, containernetworking-plugins 1\.1\.\S+ replaced by ours \(conmon 100:2\.0\.11-1, containernetworking-plugins 100:0\.8\.1-1\); no file conflict/);
+    assert.equal(status('coexist-remove-theirs'), 'ok', step('coexist-remove-theirs')?.summary);
+    assert.match(step('coexist-remove-theirs')?.summary ?? '', /^cri-o, cri-o-conmon, plugins, containers-common intact \(dpkg --verify clean\); conmon version 2\.0\.19 at \/usr\/libexec\/crio\/conmon; crio config works$/);
+    // The other order: Debian's podman stack with its own conmon and plugins first; then cri-o keeps Debian's conmon
+    // and replaces only the plugins (same name, epoch 100).
+    assert.equal(status('coexist-theirs-first'), 'ok', step('coexist-theirs-first')?.summary);
+    assert.match(
+      step('coexist-theirs-first')?.summary ?? '',
+      /^Debian's conmon (2\.1\.\S+), containernetworking-plugins 1\.1\.\S+; after apt-get install cri-o: conmon \1, containernetworking-plugins 100:0\.8\.1-1, cri-o-conmon 100:2\.0\.19-1 \(Debian's conmon kept, its plugins replaced by ours\); no file conflict/,
+    );
   });
 });

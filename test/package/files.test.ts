@@ -10,7 +10,6 @@ import { describe, test } from 'node:test';
 import { parseSha256Sums, renderSha256Sums, sha256File, writeSha256Sums } from '../../src/package/checksums.js';
 import { readElf, prepareBinary } from '../../src/package/definitions/elf.js';
 import { mergeRelations } from '../../src/package/definitions/common.js';
-import { conmonBreaksPodman } from '../../src/package/definitions/conmon.js';
 import { CNI_CONFIGS, CRIO_BRIDGE_CONF, LOOPBACK_CONF } from '../../src/package/files/cni.js';
 import { CRICTL_YAML, crictlYamlProblem } from '../../src/package/files/crictl.js';
 import {
@@ -58,7 +57,7 @@ describe('CRI-O configuration', () => {
     assert.equal(rest.length, 0);
     assert.equal(main?.[0], '01-crio-build.conf');
     const text = main?.[1] ?? '';
-    assert.match(text, /^\[crio\.runtime\]\n(#.*\n)?cgroup_manager = "systemd"\n(#.*\n)?conmon = "\/usr\/bin\/conmon"\nlog_level = "info"\n/m);
+    assert.match(text, /^\[crio\.runtime\]\n(#.*\n)?cgroup_manager = "systemd"\n(#.*\n)?conmon = "\/usr\/libexec\/crio\/conmon"\nlog_level = "info"\n/m);
     assert.doesNotMatch(text, /pause_image/);
     assert.equal(text.match(/^\[/gm)?.length, 1, 'one table');
 
@@ -133,7 +132,7 @@ describe('CRI-O configuration', () => {
     const old = CRIO_CONF_118.replace('cgroup_manager = "systemd"', 'cgroup_manager = "cgroupfs"').replace('log_level = "error"\n', '');
     const out = applySettingsToCrioConf(old, defaultSettings('my.registry/pause:3.1'));
     assert.match(out, /^cgroup_manager = "systemd"$/m);
-    assert.match(out, /^conmon = "\/usr\/bin\/conmon"$/m);
+    assert.match(out, /^conmon = "\/usr\/libexec\/crio\/conmon"$/m);
     assert.match(out, /\[crio\.runtime\]\nlog_level = "info"\n/, 'added below the table header when absent');
     assert.match(out, /^pause_image = "my\.registry\/pause:3\.1"$/m);
     assert.equal(out.match(/^conmon =/gm)?.length, 1);
@@ -200,13 +199,6 @@ describe('files shipped as they are', () => {
   test('relations: shlibs first, then ours, no duplicates', () => {
     assert.deepEqual(mergeRelations('libc6 (>= 2.34),  libseccomp2 (>= 2.3.0)', ['libc6 (>= 2.34)', 'runc | crun']), ['libc6 (>= 2.34)', 'libseccomp2 (>= 2.3.0)', 'runc | crun']);
     assert.deepEqual(mergeRelations(''), []);
-  });
-});
-
-describe('conmon beside podman', () => {
-  test('a conmon older than v2.0.23 (no --full-attach) is flagged: podman 3.2 and later need it', () => {
-    for (const v of ['2.0.11', '2.0.19', '2.0.22', '1.0.0']) assert.ok(conmonBreaksPodman(v), v);
-    for (const v of ['2.0.23', '2.0.26', '2.1.6', '2.1.13', '3.0.0']) assert.ok(!conmonBreaksPodman(v), v);
   });
 });
 

@@ -51,7 +51,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
   });
 
   test('four .debs, the bundle and SHA256SUMS over all of them; nothing else left behind', async () => {
-    assert.deepEqual(result.debs.map((d) => d.name), ['cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools']);
+    assert.deepEqual(result.debs.map((d) => d.name), ['cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools']);
     assert.equal(result.debs[0]?.version, debVersion(crio.version));
     assert.match(result.debs[0]?.file ?? '', /^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_(amd64|arm64)\.deb$/);
     assert.match(result.bundle.file, /^cri-o\.(amd64|arm64)\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/);
@@ -61,9 +61,9 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     const check = await mustRun('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out });
     assert.equal(check.stdout.trim().split('\n').length, 5);
     assert.deepEqual((await readdir(out)).sort(), [...sums.map((s) => s.file), 'SHA256SUMS'].sort());
-    // The miniature conmon is v2.0.11: older than podman needs (see conmonBreaksPodman).
-    assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
-    assert.match(result.warnings[0] ?? '', /^conmon 2\.0\.11 lacks --full-attach \(first in conmon v2\.0\.23\), which podman 3\.2 and later pass to it: .*Unknown option --full-attach"; pin conmon v2\.0\.23 or later/);
+    // The miniature conmon is v2.0.11, older than podman needs; no warning, since ours is cri-o-conmon
+    // beside Debian's conmon, not a replacement for it.
+    assert.deepEqual(result.warnings, []);
   });
 
   test('dpkg-deb --field: names, versions, architecture and the Depends', async () => {
@@ -78,17 +78,20 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     const crioDepends = await field(deb('cri-o'), 'Depends');
     assert.equal(
       crioDepends,
-      [crio.shlibsDepends, `conmon (>= ${debVersion(byName('conmon').version)})`, `containernetworking-plugins (>= ${debVersion(byName('cni-plugins').version)})`, 'runc | crun', 'golang-github-containers-common | containers-common', 'procps'].join(', '),
+      [crio.shlibsDepends, `cri-o-conmon (>= ${debVersion(byName('conmon').version)})`, `containernetworking-plugins (>= ${debVersion(byName('cni-plugins').version)})`, 'runc | crun', 'golang-github-containers-common | containers-common', 'procps'].join(', '),
     );
-    assert.match(crioDepends, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), conmon \(>= 100:2\.0\.11-1\), containernetworking-plugins \(>= 100:0\.8\.1-1\), runc \| crun, golang-github-containers-common \| containers-common, procps$/);
+    assert.match(crioDepends, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), cri-o-conmon \(>= 100:2\.0\.11-1\), containernetworking-plugins \(>= 100:0\.8\.1-1\), runc \| crun, golang-github-containers-common \| containers-common, procps$/);
     assert.equal(await field(deb('cri-o'), 'Recommends'), 'cri-tools');
-    assert.match(await field(deb('conmon'), 'Depends'), /^libc6 \(>= [\d.]+\), libglib2\.0-0 \(>= [\d.]+\)$/);
+    assert.match(await field(deb('cri-o-conmon'), 'Depends'), /^libc6 \(>= [\d.]+\), libglib2\.0-0 \(>= [\d.]+\)$/);
     // Static Go programs need nothing; the plugins run iptables (ipMasq, portmap), as Debian's package says.
     assert.equal(await field(deb('containernetworking-plugins'), 'Depends'), 'iptables');
     assert.equal(await field(deb('cri-tools'), 'Depends'), '');
     // Ours replaces Debian's, so it provides what golang-github-containers-common depends on, like Debian's.
     assert.equal(await field(deb('containernetworking-plugins'), 'Provides'), 'container-network-stack (= 1)');
+    // Nothing of ours replaces or provides Debian's conmon: podman needs Debian's (see definitions/conmon.ts).
     for (const d of result.debs) for (const f of ['Breaks', 'Replaces', 'Conflicts']) assert.equal(await field(d.path, f), '', `${d.name} ${f}`);
+    assert.equal(await field(deb('cri-o-conmon'), 'Provides'), '');
+    assert.doesNotMatch(crioDepends, /(^|, )conmon\b/, 'cri-o does not depend on the name conmon');
     assert.equal(await field(deb('containernetworking-plugins'), 'Section'), 'net');
   });
 
@@ -104,7 +107,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
       '/etc/crio/crio.conf.d/01-crio-build.conf',
       '/etc/crio/crio.conf.d/02-crio-build-pause-image.conf',
     ]);
-    for (const other of ['conmon', 'containernetworking-plugins', 'cri-tools']) {
+    for (const other of ['cri-o-conmon', 'containernetworking-plugins', 'cri-tools']) {
       const i = (await mustRun('dpkg-deb', ['--info', deb(other)])).stdout;
       assert.doesNotMatch(i, /conffiles|postinst/, `${other} has no conffiles or scripts`);
     }
@@ -150,7 +153,10 @@ describe(`package stage on real ${hostArch()} builds`, () => {
 
     const cni = await contents(deb('containernetworking-plugins'));
     for (const p of ['bridge', 'host-local', 'loopback']) assert.match(cni.get(`/opt/cni/bin/${p}`) ?? 'MISSING', /^-rwxr-xr-x/);
-    assert.match((await contents(deb('conmon'))).get('/usr/bin/conmon') ?? 'MISSING', /^-rwxr-xr-x/);
+    // CRI-O's conmon in /usr/libexec/crio (upstream's make install path), never /usr/bin/conmon (Debian's conmon, for podman).
+    const conmonFiles = await contents(deb('cri-o-conmon'));
+    assert.match(conmonFiles.get('/usr/libexec/crio/conmon') ?? 'MISSING', /^-rwxr-xr-x/);
+    assert.ok(![...conmonFiles.keys()].some((p) => p.startsWith('/usr/bin/')), [...conmonFiles.keys()].join(' '));
     assert.match((await contents(deb('cri-tools'))).get('/usr/bin/crictl') ?? 'MISSING', /^-rwxr-xr-x/);
     for (const d of result.debs) {
       const files = await contents(d.path);
@@ -167,7 +173,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     assert.match(await readFile(join(root, 'lib/systemd/system/crio-wipe.service'), 'utf8'), /^ExecStart=\/usr\/bin\/crio \\$/m);
     assert.equal(await readFile(join(root, 'etc/crio/crio.conf'), 'utf8'), await readFile(join(crio.outDir, 'crio.conf'), 'utf8'));
     const dropIn = await readFile(join(root, 'etc/crio/crio.conf.d/01-crio-build.conf'), 'utf8');
-    assert.match(dropIn, /^\[crio\.runtime\]$[^[]*^cgroup_manager = "systemd"$[^[]*^conmon = "\/usr\/bin\/conmon"$[^[]*^log_level = "info"$/m);
+    assert.match(dropIn, /^\[crio\.runtime\]$[^[]*^cgroup_manager = "systemd"$[^[]*^conmon = "\/usr\/libexec\/crio\/conmon"$[^[]*^log_level = "info"$/m);
     assert.match(dropIn, /^\[crio\.image\]\n#.*\nregistries = \["docker\.io"\]$/m);
     const preflight = await readFile(join(root, 'usr/bin/crio-preflight'), 'utf8');
     assert.match(preflight, /^#!\/bin\/sh\n/);
@@ -192,6 +198,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     assert.match(readme, /enabled, but not started/);
     assert.match(readme, /crio-preflight/);
     assert.match(readme, /golang-github-containers-common/);
+    assert.match(readme, /^CRI-O runs its containers through \/usr\/libexec\/crio\/conmon, from the cri-o-conmon$/m);
     assert.match(readme, new RegExp(`skopeo inspect --raw docker://${PAUSE.replace(/[./]/g, '\\$&')} \\| jq`));
     assert.match(readme, /crictl inspecti /);
     if (existsSync(join(root, 'usr/share/man/man8/crio.8.gz'))) {

@@ -10,8 +10,10 @@
  *
  * The settings (from the Raspberry Pi guide this project replaces):
  *   cgroup_manager = "systemd"   the kubelet must then use cgroupDriver: systemd
- *   conmon = "/usr/bin/conmon"   where our conmon package installs it; cri-o 1.18's default is
- *                                /usr/libexec/crio/conmon, which no package provides
+ *   conmon = "/usr/libexec/crio/conmon"   where our cri-o-conmon package installs it (upstream's
+ *                                `make install` path); cri-o 1.16 to 1.18 default to "", the first
+ *                                conmon in PATH, which would be Debian's /usr/bin/conmon when podman
+ *                                is installed: not the version this branch is tested with
  *   log_level = "info"
  *   registries = ["docker.io"]   (cri-o 1.13 to 1.20, which have the option) where unqualified
  *                                names such as "busybox" are looked up; Debian's
@@ -25,7 +27,8 @@ export const CRIO_CONF_PATH = '/etc/crio/crio.conf';
 export const CRIO_DROPIN_DIR = '/etc/crio/crio.conf.d';
 export const SETTINGS_DROPIN = '01-crio-build.conf';
 export const PAUSE_IMAGE_DROPIN = '02-crio-build-pause-image.conf';
-export const CONMON_PATH = '/usr/bin/conmon';
+/** Where the cri-o-conmon package installs conmon (definitions/conmon.ts says why not /usr/bin). */
+export const CONMON_PATH = '/usr/libexec/crio/conmon';
 
 export interface CrioSettings {
   cgroupManager: 'systemd' | 'cgroupfs';
@@ -166,7 +169,7 @@ type Entry = [key: string, value: TomlValue, comment: string];
 function keyValues(settings: CrioSettings): Entry[] {
   const out: Entry[] = [
     ['cgroup_manager', settings.cgroupManager, 'The kubelet must use the same driver (cgroupDriver: systemd).'],
-    ['conmon', settings.conmon, 'Installed there by the conmon package.'],
+    ['conmon', settings.conmon, 'Installed there by the cri-o-conmon package (Debian\'s conmon in /usr/bin is for podman).'],
     ['log_level', settings.logLevel, ''],
   ];
   if (settings.registries?.length) {

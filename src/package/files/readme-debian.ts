@@ -81,6 +81,15 @@ are ${where}
 All files in /etc are conffiles: your changes are kept on upgrade and removed
 only by dpkg --purge.
 
+conmon, and podman beside CRI-O
+-------------------------------
+CRI-O runs its containers through ${s.conmon}, from the cri-o-conmon
+package: the conmon version this CRI-O branch is tested with. It does not
+replace Debian's conmon package (/usr/bin/conmon), which podman and buildah
+need (podman 3.2 and later pass conmon options an older conmon lacks), so
+podman, buildah and skopeo from Debian can be installed beside CRI-O and
+either side removed without touching the other.
+
 Images: policy, registries and the pause image
 -----------------------------------------------
 The image policy /etc/containers/policy.json comes from Debian's
