@@ -28,7 +28,7 @@ import type { BuiltComponent } from './definitions/types.js';
 import type { PreparedBinary } from './definitions/elf.js';
 import { bundleMakefile, bundleReadme, type BundleMakefileInput } from './files/bundle-makefile.js';
 import { CNI_CONFIGS } from './files/cni.js';
-import { applySettingsToCrioConf, crioDropIns, defaultSettings, supportsDropIns } from './files/crio-config.js';
+import { applySettingsToCrioConf, crioDropIns, crioSettings, supportsDropIns } from './files/crio-config.js';
 import { copyrightFile } from './files/docs.js';
 import { CRIO_UNIT, CRIO_UNIT_ALIAS } from './files/systemd.js';
 
@@ -145,8 +145,8 @@ export async function bundleInput(s: BundleSources): Promise<BundleInput> {
   }
 
   // etc/: crio.conf as generated; the conmon path is the default PREFIX's, rewritten by make install.
-  const settings = { ...defaultSettings(s.pauseImage), conmon: '/usr/local/bin/conmon' };
   const generated = await readFile(await requiredFile(crio.outDir, 'crio.conf', 'cri-o'), 'utf8');
+  const settings = { ...crioSettings({ criOVersion: crio.version, crioConf: generated, ...(s.pauseImage !== undefined ? { pauseImage: s.pauseImage } : {}) }), conmon: '/usr/local/bin/conmon' };
   const dropIns = supportsDropIns(crio.version);
   files.push({ path: `${top}/etc/crio.conf`, content: dropIns ? generated : applySettingsToCrioConf(generated, settings) });
   mk.etc.push('crio.conf');

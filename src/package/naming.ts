@@ -8,7 +8,8 @@ import type { Arch } from '../recipe/schema.js';
 /** Debian package name per component recipe. */
 export const DEB_NAMES: Record<string, string> = {
   'cri-o': 'cri-o',
-  conmon: 'conmon',
+  // CRI-O's own conmon, in /usr/libexec/crio beside Debian's conmon (which podman needs): see definitions/conmon.ts.
+  conmon: 'cri-o-conmon',
   'cni-plugins': 'containernetworking-plugins',
   'cri-tools': 'cri-tools',
 };
@@ -21,10 +22,12 @@ export function debName(component: string): string {
 export const DEBIAN_REVISION = '1';
 
 /**
- * Debian and Raspberry Pi OS carry their own conmon and containernetworking-plugins with higher
- * upstream versions than the ones CRI-O 1.18 pins. Like the openSUSE Kubic repositories that long
- * shipped CRI-O for Debian and Ubuntu, we put our packages in epoch 100, so apt prefers our builds
- * once our repository is added, and cri-o's exact Depends keep the set consistent.
+ * Debian and Raspberry Pi OS carry their own containernetworking-plugins with a higher upstream
+ * version than the one CRI-O 1.18 pins. Like the openSUSE Kubic repositories that long shipped
+ * CRI-O for Debian and Ubuntu, we put our packages in epoch 100, so apt prefers our builds once our
+ * repository is added, and cri-o's exact Depends keep the set consistent. (conmon is not replaced:
+ * ours is cri-o-conmon, a name of its own, because Debian's podman needs a newer conmon than the
+ * one CRI-O 1.18 pins.)
  */
 export const DEB_EPOCH = '100';
 

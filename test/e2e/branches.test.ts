@@ -26,7 +26,7 @@ interface Expect {
   treeState: boolean;
   tags: string[];
   depends: string[];
-  /** The conmon package's version. */
+  /** The cri-o-conmon package's version. */
   conmon: RegExp;
   crictl: string;
 }
@@ -89,7 +89,7 @@ describe('every branch builds what its own release build would (real recipes, mi
         // The companions that branch's CI tests with (built once per key: a later branch may reuse them,
         // so they are read from the packages and the binaries rather than from this run's logs).
         const deb = (name: string) => join(dir, 'packages', debs.find((f) => f.startsWith(`${name}_`))!);
-        assert.match(field(deb('conmon'), 'Version'), want.conmon);
+        assert.match(field(deb('cri-o-conmon'), 'Version'), want.conmon);
         if (branch === 'release-1.15') assert.match(log(dir, 'conmon'), /^conmon version 1\.15\.0$/m, "cri-o's own conmon, stamped with cri-o's version");
         assert.equal(field(deb('cri-tools'), 'Version'), `100:${want.crictl}-1`);
         // crictl is static (CGO_ENABLED=0): it runs here, an arm64 one through qemu's binfmt handler.

@@ -53,13 +53,13 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     // Then packaged: four .debs, the bundle and SHA256SUMS, with Depends from the arm64 binaries.
     const pkgs = join(site.artifactsDir, 'release-1.18', 'arm64', 'packages');
     const files = readdirSync(pkgs).sort();
-    for (const re of [/^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_arm64\.deb$/, /^conmon_2\.0\.19-1_arm64\.deb$/, /^containernetworking-plugins_0\.8\.1-1_arm64\.deb$/, /^cri-tools_1\.18\.0-1_arm64\.deb$/, /^cri-o\.arm64\.v1\.18\.1_git.*\.tar\.gz$/, /^SHA256SUMS$/]) {
+    for (const re of [/^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_arm64\.deb$/, /^cri-o-conmon_2\.0\.19-1_arm64\.deb$/, /^containernetworking-plugins_0\.8\.1-1_arm64\.deb$/, /^cri-tools_1\.18\.0-1_arm64\.deb$/, /^cri-o\.arm64\.v1\.18\.1_git.*\.tar\.gz$/, /^SHA256SUMS$/]) {
       assert.ok(files.some((f) => re.test(f)), `packages/ lacks ${re}: ${files.join(' ')}`);
     }
     const crioDeb = join(pkgs, files.find((f) => f.startsWith('cri-o_'))!);
     const depends = execFileSync('dpkg-deb', ['--field', crioDeb, 'Depends'], { encoding: 'utf8' });
     assert.match(depends, /libseccomp2 \(>= [^)]+\)/, 'shared-library Depends read from the arm64 binaries');
-    assert.match(depends, /conmon \(>= 100:2\.0\.19-1\)/);
+    assert.match(depends, /(^|, )cri-o-conmon \(>= 100:2\.0\.19-1\)/);
     assert.equal(execFileSync('dpkg-deb', ['--field', crioDeb, 'Architecture'], { encoding: 'utf8' }).trim(), 'arm64');
     execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: pkgs });
     // The release directory: both the packages and the signed flat index, servable as it is.

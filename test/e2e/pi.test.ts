@@ -90,12 +90,12 @@ describe('the Pi: add the key and the source line, apt install cri-o, apt upgrad
     assert.equal(lines.length, 3);
     assert.doesNotMatch(lines.join('\n'), /trusted=yes/);
     for (const line of lines) await pi.must(['sh', '-ec', line.replace('apt-get install cri-o', 'apt-get install -y cri-o')]);
-    const dpkg = (await pi.must(['dpkg-query', '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n', 'cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools'])).stdout;
-    for (const pkg of ['cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools']) assert.match(dpkg, new RegExp(`^${pkg} 100:\\S+ ii`, 'm'), dpkg);
+    const dpkg = (await pi.must(['dpkg-query', '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n', 'cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools'])).stdout;
+    for (const pkg of ['cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools']) assert.match(dpkg, new RegExp(`^${pkg} 100:\\S+ ii`, 'm'), dpkg);
     firstVersion = /^cri-o (\S+)/m.exec(dpkg)?.[1] ?? '';
 
     assert.match((await pi.must(['crio', '--version'])).stdout, /^Version:\s+1\.18\.1$/m);
-    assert.match((await pi.must(['conmon', '--version'])).stdout, /conmon version 2\.0\.19/);
+    assert.match((await pi.must(['/usr/libexec/crio/conmon', '--version'])).stdout, /conmon version 2\.0\.19/);
     assert.match((await pi.must(['crictl', '--version'])).stdout, /crictl version v?1\.18\.0/);
     const bridge = await pi.exec(['/opt/cni/bin/bridge']);
     assert.match(bridge.stdout + bridge.stderr, /bridge.*v0\.8\.1/);

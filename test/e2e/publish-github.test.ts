@@ -143,7 +143,7 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     for (const [i, f] of order.entries()) if (/\.(deb|tar\.gz)$/.test(f)) assert.ok(i < firstIndex, `${f} goes before the index: ${order.join(' ')}`);
     assert.ok(order.indexOf('Release') < order.indexOf('InRelease') && order.indexOf('Release') < order.indexOf('Release.gpg'));
     const debs = order.filter((f) => f.endsWith('.deb'));
-    for (const p of ['cri-o_', 'conmon_', 'containernetworking-plugins_', 'cri-tools_']) assert.equal(debs.filter((d) => d.startsWith(p)).length, 1, `${p}*.deb: ${debs.join(' ')}`);
+    for (const p of ['cri-o_', 'cri-o-conmon_', 'containernetworking-plugins_', 'cri-tools_']) assert.equal(debs.filter((d) => d.startsWith(p)).length, 1, `${p}*.deb: ${debs.join(' ')}`);
     assert.equal(order.filter((f) => /^cri-o\.arm64\.v.+\.tar\.gz$/.test(f)).length, 1, 'the bundle');
     assert.equal(fake.count('upload-asset', 'POST'), order.length, 'no failed or repeated uploads');
 

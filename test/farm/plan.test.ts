@@ -69,7 +69,7 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
       assert.match(c.key, /^[0-9a-f]{64}$/);
     }
     const names = p.artifacts.map((a) => a.name);
-    for (const expected of ['conmon_2.0.19-1_arm64.deb', 'containernetworking-plugins_0.8.1-1_arm64.deb', 'cri-tools_1.18.0-1_arm64.deb', 'SHA256SUMS', 'InRelease', 'Packages']) {
+    for (const expected of ['cri-o-conmon_2.0.19-1_arm64.deb', 'containernetworking-plugins_0.8.1-1_arm64.deb', 'cri-tools_1.18.0-1_arm64.deb', 'SHA256SUMS', 'InRelease', 'Packages']) {
       assert.ok(names.includes(expected), `artifacts lack ${expected}: ${names.join(' ')}`);
     }
     assert.ok(names.some((n) => /^cri-o\.arm64\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/.test(n)), 'bundle named like cri-o\'s release bundle');

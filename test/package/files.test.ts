@@ -14,11 +14,15 @@ import { CNI_CONFIGS, CRIO_BRIDGE_CONF, LOOPBACK_CONF } from '../../src/package/
 import { CRICTL_YAML, crictlYamlProblem } from '../../src/package/files/crictl.js';
 import {
   applySettingsToCrioConf,
+  branchPauseTag,
   checkPauseImage,
   crioDropIns,
+  crioSettings,
+  defaultPauseImage,
   defaultSettings,
   setCrioConfValue,
   supportsDropIns,
+  supportsRegistriesOption,
   tableOf,
 } from '../../src/package/files/crio-config.js';
 import { changelogDate, changelogText, gzip9n, lintianOverrides } from '../../src/package/files/docs.js';
@@ -53,7 +57,7 @@ describe('CRI-O configuration', () => {
     assert.equal(rest.length, 0);
     assert.equal(main?.[0], '01-crio-build.conf');
     const text = main?.[1] ?? '';
-    assert.match(text, /^\[crio\.runtime\]\n(#.*\n)?cgroup_manager = "systemd"\n(#.*\n)?conmon = "\/usr\/bin\/conmon"\nlog_level = "info"\n/m);
+    assert.match(text, /^\[crio\.runtime\]\n(#.*\n)?cgroup_manager = "systemd"\n(#.*\n)?conmon = "\/usr\/libexec\/crio\/conmon"\nlog_level = "info"\n/m);
     assert.doesNotMatch(text, /pause_image/);
     assert.equal(text.match(/^\[/gm)?.length, 1, 'one table');
 
@@ -83,11 +87,52 @@ describe('CRI-O configuration', () => {
     for (const v of ['1.17.0', '1.16.6', '1.13.0']) assert.ok(!supportsDropIns(v), v);
   });
 
+  test('the default pause image: the branch\'s own tag, moved from k8s.gcr.io to registry.k8s.io', () => {
+    assert.equal(defaultPauseImage('1.18.6', CRIO_CONF_118), 'registry.k8s.io/pause:3.2');
+    // What each branch's crio prints (the notes: 1.13 to 1.17 pause:3.1, 1.18 pause:3.2, main 3.10.1).
+    assert.equal(defaultPauseImage('1.16.6', CRIO_CONF_118.replace('pause:3.2', 'pause:3.1')), 'registry.k8s.io/pause:3.1');
+    assert.equal(defaultPauseImage('1.37.0', CRIO_CONF_118.replace('k8s.gcr.io/pause:3.2', 'registry.k8s.io/pause:3.10.1')), 'registry.k8s.io/pause:3.10.1');
+    // A commented default is not taken; without one the branch's tag is used.
+    assert.equal(defaultPauseImage('1.17.5', CRIO_CONF_118.replace('pause_image', '# pause_image')), 'registry.k8s.io/pause:3.1');
+    for (const [v, tag] of [['1.13.12', '3.1'], ['1.14.0', '3.1'], ['1.15.4', '3.1'], ['1.16.6', '3.1'], ['1.17.5', '3.1'], ['1.18.0', '3.2'], ['1.18.6', '3.2'], ['1.37.0', '3.10.1']] as const) {
+      assert.equal(branchPauseTag(v), tag, v);
+      assert.equal(defaultPauseImage(v), `registry.k8s.io/pause:${tag}`);
+    }
+    const def = crioSettings({ criOVersion: '1.18.6', crioConf: CRIO_CONF_118 });
+    assert.equal(def.pauseImage, 'registry.k8s.io/pause:3.2');
+    assert.equal(def.pauseImageFrom, 'default');
+    const [, pause] = crioDropIns(def, CRIO_CONF_118);
+    assert.equal(pause?.[0], '02-crio-build-pause-image.conf');
+    assert.match(pause?.[1] ?? '', /^\[crio\.image\]\n# This crio's own pause tag, from registry\.k8s\.io \(k8s\.gcr\.io no longer serves new pulls\): a multi-arch manifest list\.\npause_image = "registry\.k8s\.io\/pause:3\.2"\n/m);
+    // --pause-image still sets the site's own.
+    const site = crioSettings({ criOVersion: '1.18.6', crioConf: CRIO_CONF_118, pauseImage: 'registry.example.org/pause:3.2' });
+    assert.equal(site.pauseImage, 'registry.example.org/pause:3.2');
+    assert.match(crioDropIns(site, CRIO_CONF_118)[1]?.[1] ?? '', /^# Set when these packages were built \(crio-build --pause-image\)\.\npause_image = "registry\.example\.org\/pause:3\.2"$/m);
+  });
+
+  test('search registries for unqualified names where crio has the option (1.13 to 1.20)', () => {
+    for (const v of ['1.13.12', '1.17.5', '1.18.6', '1.20.0']) assert.ok(supportsRegistriesOption(v), v);
+    for (const v of ['1.21.0', '1.37.0']) assert.ok(!supportsRegistriesOption(v), v);
+    const s118 = crioSettings({ criOVersion: '1.18.6', crioConf: CRIO_CONF_118 });
+    assert.deepEqual(s118.registries, ['docker.io']);
+    const [[, main] = ['', '']] = crioDropIns(s118, CRIO_CONF_118);
+    assert.match(main, /^\[crio\.image\]\n#.*\nregistries = \["docker\.io"\]\n/m);
+    assert.equal(crioSettings({ criOVersion: '1.37.0' }).registries, undefined);
+    // Written into crio.conf over the commented multi-line default of 1.13 to 1.18 ...
+    const old = `[crio.image]\n#insecure_registries = ""\n# List of registries\n#registries = [\n# \t"quay.io",\n# ]\n\n[crio.network]\n`;
+    const out = applySettingsToCrioConf(old, crioSettings({ criOVersion: '1.16.6', crioConf: old }));
+    assert.match(out, /\n#insecure_registries = ""\n# List of registries\nregistries = \["docker\.io"\]\n# \t"quay\.io",\n# \]\n\n\[crio\.network\]/);
+    assert.equal(out.match(/registries = /g)?.length, 2, 'insecure_registries is left alone');
+    // ... and over an uncommented multi-line array, up to its closing bracket.
+    assert.equal(setCrioConfValue('[crio.image]\nregistries = [\n  "quay.io",\n  "docker.io",\n]\nx = "1"\n', 'crio.image', 'registries', ['docker.io']), '[crio.image]\nregistries = ["docker.io"]\nx = "1"\n');
+    assert.throws(() => setCrioConfValue('[a]\n', 'a', 'registries', ['x"y']), /cannot go into crio\.conf/);
+  });
+
   test('older branches get the settings written into crio.conf itself', () => {
     const old = CRIO_CONF_118.replace('cgroup_manager = "systemd"', 'cgroup_manager = "cgroupfs"').replace('log_level = "error"\n', '');
     const out = applySettingsToCrioConf(old, defaultSettings('my.registry/pause:3.1'));
     assert.match(out, /^cgroup_manager = "systemd"$/m);
-    assert.match(out, /^conmon = "\/usr\/bin\/conmon"$/m);
+    assert.match(out, /^conmon = "\/usr\/libexec\/crio\/conmon"$/m);
     assert.match(out, /\[crio\.runtime\]\nlog_level = "info"\n/, 'added below the table header when absent');
     assert.match(out, /^pause_image = "my\.registry\/pause:3\.1"$/m);
     assert.equal(out.match(/^conmon =/gm)?.length, 1);
@@ -187,6 +232,19 @@ describe('maintainer scripts', () => {
     assert.match(prerm, /\[ "\$1" = "remove" \][^\n]*\n\tdeb-systemd-invoke stop crio\.service/);
     assert.match(postrm, /deb-systemd-helper purge crio\.service/);
     assert.match(postrm, /readlink "\/etc\/systemd\/system\/multi-user\.target\.wants\/crio\.service"/);
+  });
+
+  test('the first installation prints the message (crio-preflight); upgrades do not', async () => {
+    const withMessage = serviceScripts({ pkg: 'cri-o', unit: 'crio.service', unitDir: '/lib/systemd/system', wantedBy: ['multi-user.target'], firstInstallMessage: ['Run crio-preflight:', 'it says what is missing.'] });
+    assert.match(withMessage.postinst, /\tif \[ "\$1" = "configure" \] && \[ -z "\$2" \]; then\n\t\techo 'Run crio-preflight:'\n\t\techo 'it says what is missing\.'\n\tfi\n/);
+    // Run just that block (the rest of postinst would enable the unit on this machine).
+    const block = /\tif \[ "\$1" = "configure" \] && \[ -z "\$2" \]; then\n[\s\S]*?\n\tfi\n/.exec(withMessage.postinst)?.[0] ?? '';
+    const first = await run('sh', ['-ec', block, 'postinst', 'configure', '']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, 'Run crio-preflight:\nit says what is missing.\n');
+    const upgrade = await run('sh', ['-ec', block, 'postinst', 'configure', '100:1.18.1-1']);
+    assert.equal(upgrade.stdout, '');
+    assert.throws(() => serviceScripts({ pkg: 'x', unit: 'a.service', unitDir: '/lib/systemd/system', wantedBy: [], firstInstallMessage: ["it's"] }), /cannot go into the script/);
   });
 
   test('unit and target names are checked before they reach a script', () => {

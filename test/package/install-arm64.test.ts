@@ -3,9 +3,10 @@
  * miniature upstreams (made in an arm64 container, dpkg-shlibdeps run there as the builder would),
  * packaged by the stage, served as a local apt repository next to Debian's own archive.
  *
- *   - apt-cache policy: our conmon and containernetworking-plugins win over Debian's higher-numbered ones;
+ *   - apt-cache policy: our containernetworking-plugins wins over Debian's higher-numbered one; our
+ *     cri-o-conmon leaves Debian's conmon the candidate of its own name (podman needs that one);
  *   - apt-get install cri-o on a minimal system (no systemd, no init-system-helpers): dependencies
- *     resolve, binaries run, crio finds our conmon, the service is enabled (links) but not started;
+ *     resolve, binaries run, crio finds our conmon in /usr/libexec/crio, the service is enabled (links) but not started;
  *   - upgrade to a newer build keeps a modified conffile; remove keeps conffiles; purge removes them;
  *   - with systemd installed (not running): deb-systemd-helper enables the unit, systemctl sees it,
  *     systemd-analyze verify accepts the installed units, purge cleans up.
@@ -80,10 +81,11 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
   });
 
   test('the arm64 packages: Depends from dpkg-shlibdeps run in an arm64 container; lintian has no E: or W:', { skip }, async () => {
-    assert.deepEqual([...previous.warnings, ...current.warnings], [], 'binaries stripped (needs binutils-aarch64-linux-gnu on an amd64 host)');
+    const warnings = [...previous.warnings, ...current.warnings];
+    assert.deepEqual(warnings, [], 'binaries stripped (needs binutils-aarch64-linux-gnu on an amd64 host)');
     const crioDeb = current.debs[0]?.path as string;
     assert.equal((await mustRun('dpkg-deb', ['--field', crioDeb, 'Architecture'])).stdout.trim(), 'arm64');
-    assert.match((await mustRun('dpkg-deb', ['--field', crioDeb, 'Depends'])).stdout, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), conmon \(>= 100:2\.0\.11-1\)/);
+    assert.match((await mustRun('dpkg-deb', ['--field', crioDeb, 'Depends'])).stdout, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), cri-o-conmon \(>= 100:2\.0\.11-1\)/);
     assert.match((await mustRun('dpkg-deb', ['--field', current.debs[1]?.path as string, 'Depends'])).stdout, /libglib2\.0-0 \(>= [\d.]+\)/);
     const r = await run('lintian', ['--show-overrides', '--no-tag-display-limit', ...current.debs.map((d) => d.path)]);
     const bad = r.stdout.split('\n').filter((l) => /^[EW]: /.test(l));
@@ -110,8 +112,8 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
       assert.notEqual((await c.exec(['sh', '-c', 'command -v systemctl'])).code, 0);
     });
 
-    test('apt-cache policy: our conmon and containernetworking-plugins are the candidates over Debian\'s', async () => {
-      for (const [pkg, ours] of [['conmon', '2.0.11'], ['containernetworking-plugins', '0.8.1']] as const) {
+    test('apt-cache policy: our containernetworking-plugins is the candidate over Debian\'s; Debian\'s conmon stays the candidate of its name', async () => {
+      for (const [pkg, ours] of [['containernetworking-plugins', '0.8.1']] as const) {
         const p = policy((await c.must(['apt-cache', 'policy', pkg])).stdout);
         assert.equal(p.candidate, debVersion(ours), `${pkg}:\n${p.table}`);
         assert.match(p.table, new RegExp(`${debVersion(ours).replace(/[.+]/g, '\\$&')} 500\\n\\s+500 file:/repo \\./ Packages`), p.table);
@@ -121,19 +123,25 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
         assert.ok((await mustRun('dpkg', ['--compare-versions', debian, 'lt', debVersion(ours)])).code === 0);
       }
       assert.equal(policy((await c.must(['apt-cache', 'policy', 'cri-o'])).stdout).candidate, previous.debs[0]?.version);
+      // Ours is cri-o-conmon: the name conmon is only Debian's (2.1.x, which podman needs).
+      const conmon = policy((await c.must(['apt-cache', 'policy', 'conmon'])).stdout);
+      assert.match(conmon.candidate, /^2\.\d+\.\d+/, conmon.table);
+      assert.doesNotMatch(conmon.table, /file:\/repo/, conmon.table);
+      assert.equal(policy((await c.must(['apt-cache', 'policy', 'cri-o-conmon'])).stdout).candidate, debVersion('2.0.11'));
     });
 
-    test('apt-get install cri-o pulls our conmon, CNI plugins, cri-tools and Debian\'s runc', async () => {
+    test('apt-get install cri-o pulls our cri-o-conmon, CNI plugins, cri-tools and Debian\'s runc', async () => {
       // What apt would do with Recommends on (the default): our cri-tools comes along.
       const plan = (await c.must(['apt-get', 'install', '-s', 'cri-o'])).stdout;
-      for (const [pkg, v] of [['cri-o', previous.debs[0]?.version], ['conmon', debVersion('2.0.11')], ['containernetworking-plugins', debVersion('0.8.1')], ['cri-tools', debVersion('1.18.0')]] as const) {
+      for (const [pkg, v] of [['cri-o', previous.debs[0]?.version], ['cri-o-conmon', debVersion('2.0.11')], ['containernetworking-plugins', debVersion('0.8.1')], ['cri-tools', debVersion('1.18.0')]] as const) {
         assert.match(plan, new RegExp(`^Inst ${pkg} \\(${(v as string).replace(/[.+]/g, '\\$&')} `, 'm'), plan);
       }
       assert.match(plan, /^Inst runc \((?!100:)/m, plan);
+      assert.doesNotMatch(plan, /^Inst conmon /m, 'Debian\'s conmon is not needed by cri-o');
       const r = await c.must([...APT_INSTALL, 'cri-o', 'cri-tools']);
       assert.doesNotMatch(r.stdout + r.stderr, /dpkg: error|Errors were encountered/);
       const versions = Object.fromEntries(
-        (await c.must(['dpkg-query', '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n', 'cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools', 'runc'])).stdout
+        (await c.must(['dpkg-query', '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\n', 'cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools', 'runc'])).stdout
           .trim()
           .split('\n')
           .map((l) => l.split(' ') as [string, string, string])
@@ -141,22 +149,23 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
       );
       assert.deepEqual(versions, {
         'cri-o': `${previous.debs[0]?.version} ii`,
-        conmon: `${debVersion('2.0.11')} ii`,
+        'cri-o-conmon': `${debVersion('2.0.11')} ii`,
         'containernetworking-plugins': `${debVersion('0.8.1')} ii`,
         'cri-tools': `${debVersion('1.18.0')} ii`,
         runc: `${versions.runc?.split(' ')[0]} ii`,
       });
       assert.ok(!versions.runc?.startsWith('100:'), 'runc comes from Debian');
-      assert.equal(policy((await c.must(['apt-cache', 'policy', 'conmon'])).stdout).installed, debVersion('2.0.11'));
+      assert.equal(policy((await c.must(['apt-cache', 'policy', 'cri-o-conmon'])).stdout).installed, debVersion('2.0.11'));
+      assert.notEqual((await c.exec(['test', '-e', '/usr/bin/conmon'])).code, 0, 'nothing of ours in /usr/bin/conmon');
     });
 
-    test('the arm64 binaries run; crio reads our drop-ins and finds our conmon', async () => {
+    test('the arm64 binaries run; crio reads our drop-ins and finds our conmon in /usr/libexec/crio', async () => {
       assert.match((await c.must(['crio', '--version'])).stdout, /^Version:\s+1\.18\.1$/m);
       const json = JSON.parse((await c.must(['crio', 'version', '--json'])).stdout) as Record<string, string>;
       assert.equal(json.gitCommit, builds.previous.components.find((x) => x.name === 'cri-o')?.commit);
       assert.equal(json.platform, 'linux/arm64');
       assert.equal((await c.must(['crio-status', '--version'])).stdout, 'crio-status version 1.18.1\n');
-      assert.match((await c.must(['conmon', '--version'])).stdout, /^conmon version 2\.0\.11\n/);
+      assert.match((await c.must(['/usr/libexec/crio/conmon', '--version'])).stdout, /^conmon version 2\.0\.11\n/);
       assert.equal((await c.must(['crictl', '--version'])).stdout, 'crictl version 1.18.0\n');
       const bridge = await c.must(['/opt/cni/bin/bridge'], { CNI_COMMAND: 'VERSION' });
       assert.equal((JSON.parse(bridge.stdout) as { cniVersion: string }).cniVersion, '0.4.0');
@@ -164,11 +173,11 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
       assert.match(pinns.stderr, /Path for pinning namespaces not specified/);
       // The effective configuration: /etc/crio/crio.conf, then /etc/crio/crio.conf.d/*.
       const config = (await c.must(['crio', 'config'])).stdout;
-      assert.match(config, /^conmon = "\/usr\/bin\/conmon"$/m);
+      assert.match(config, /^conmon = "\/usr\/libexec\/crio\/conmon"$/m);
       assert.match(config, /^cgroup_manager = "systemd"$/m);
       assert.match(config, /^log_level = "info"$/m);
       assert.match(config, new RegExp(`^pause_image = "${PAUSE.replace(/[./]/g, '\\$&')}"$`, 'm'));
-      await c.must(['test', '-x', '/usr/bin/conmon']);
+      await c.must(['test', '-x', '/usr/libexec/crio/conmon']);
       await c.must(['grep', '-qx', 'runtime-endpoint: unix:///var/run/crio/crio.sock', '/etc/crictl.yaml']);
     });
 
@@ -215,7 +224,7 @@ describe('arm64: install, run, upgrade, remove and purge in Debian bookworm unde
       const status = await c.exec(['dpkg-query', '-W', '-f', '${db:Status-Abbrev}', 'cri-o']);
       assert.ok(status.code !== 0 || /^[up]n/.test(status.stdout.trim()), `cri-o is not known to dpkg any more: ${status.stdout}`);
       // The other packages stay installed and working.
-      await c.must(['conmon', '--version']);
+      await c.must(['/usr/libexec/crio/conmon', '--version']);
     });
   });
 

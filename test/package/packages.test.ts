@@ -51,7 +51,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
   });
 
   test('four .debs, the bundle and SHA256SUMS over all of them; nothing else left behind', async () => {
-    assert.deepEqual(result.debs.map((d) => d.name), ['cri-o', 'conmon', 'containernetworking-plugins', 'cri-tools']);
+    assert.deepEqual(result.debs.map((d) => d.name), ['cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools']);
     assert.equal(result.debs[0]?.version, debVersion(crio.version));
     assert.match(result.debs[0]?.file ?? '', /^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_(amd64|arm64)\.deb$/);
     assert.match(result.bundle.file, /^cri-o\.(amd64|arm64)\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/);
@@ -61,6 +61,8 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     const check = await mustRun('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out });
     assert.equal(check.stdout.trim().split('\n').length, 5);
     assert.deepEqual((await readdir(out)).sort(), [...sums.map((s) => s.file), 'SHA256SUMS'].sort());
+    // The miniature conmon is v2.0.11, older than podman needs; no warning, since ours is cri-o-conmon
+    // beside Debian's conmon, not a replacement for it.
     assert.deepEqual(result.warnings, []);
   });
 
@@ -76,14 +78,20 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     const crioDepends = await field(deb('cri-o'), 'Depends');
     assert.equal(
       crioDepends,
-      [crio.shlibsDepends, `conmon (>= ${debVersion(byName('conmon').version)})`, `containernetworking-plugins (>= ${debVersion(byName('cni-plugins').version)})`, 'runc | crun', 'procps'].join(', '),
+      [crio.shlibsDepends, `cri-o-conmon (>= ${debVersion(byName('conmon').version)})`, `containernetworking-plugins (>= ${debVersion(byName('cni-plugins').version)})`, 'runc | crun', 'golang-github-containers-common | containers-common', 'procps'].join(', '),
     );
-    assert.match(crioDepends, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), conmon \(>= 100:2\.0\.11-1\), containernetworking-plugins \(>= 100:0\.8\.1-1\), runc \| crun, procps$/);
+    assert.match(crioDepends, /^libc6 \(>= [\d.]+\), libseccomp2 \(>= [\d.]+\), cri-o-conmon \(>= 100:2\.0\.11-1\), containernetworking-plugins \(>= 100:0\.8\.1-1\), runc \| crun, golang-github-containers-common \| containers-common, procps$/);
     assert.equal(await field(deb('cri-o'), 'Recommends'), 'cri-tools');
-    assert.match(await field(deb('conmon'), 'Depends'), /^libc6 \(>= [\d.]+\), libglib2\.0-0 \(>= [\d.]+\)$/);
-    // Static Go programs need nothing.
-    assert.equal(await field(deb('containernetworking-plugins'), 'Depends'), '');
+    assert.match(await field(deb('cri-o-conmon'), 'Depends'), /^libc6 \(>= [\d.]+\), libglib2\.0-0 \(>= [\d.]+\)$/);
+    // Static Go programs need nothing; the plugins run iptables (ipMasq, portmap), as Debian's package says.
+    assert.equal(await field(deb('containernetworking-plugins'), 'Depends'), 'iptables');
     assert.equal(await field(deb('cri-tools'), 'Depends'), '');
+    // Ours replaces Debian's, so it provides what golang-github-containers-common depends on, like Debian's.
+    assert.equal(await field(deb('containernetworking-plugins'), 'Provides'), 'container-network-stack (= 1)');
+    // Nothing of ours replaces or provides Debian's conmon: podman needs Debian's (see definitions/conmon.ts).
+    for (const d of result.debs) for (const f of ['Breaks', 'Replaces', 'Conflicts']) assert.equal(await field(d.path, f), '', `${d.name} ${f}`);
+    assert.equal(await field(deb('cri-o-conmon'), 'Provides'), '');
+    assert.doesNotMatch(crioDepends, /(^|, )conmon\b/, 'cri-o does not depend on the name conmon');
     assert.equal(await field(deb('containernetworking-plugins'), 'Section'), 'net');
   });
 
@@ -99,7 +107,7 @@ describe(`package stage on real ${hostArch()} builds`, () => {
       '/etc/crio/crio.conf.d/01-crio-build.conf',
       '/etc/crio/crio.conf.d/02-crio-build-pause-image.conf',
     ]);
-    for (const other of ['conmon', 'containernetworking-plugins', 'cri-tools']) {
+    for (const other of ['cri-o-conmon', 'containernetworking-plugins', 'cri-tools']) {
       const i = (await mustRun('dpkg-deb', ['--info', deb(other)])).stdout;
       assert.doesNotMatch(i, /conffiles|postinst/, `${other} has no conffiles or scripts`);
     }
@@ -112,6 +120,8 @@ describe(`package stage on real ${hostArch()} builds`, () => {
       '/usr/bin/crio': /^-rwxr-xr-x/,
       '/usr/bin/crio-status': /^-rwxr-xr-x/,
       '/usr/bin/pinns': /^-rwxr-xr-x/,
+      '/usr/bin/crio-preflight': /^-rwxr-xr-x/,
+      '/usr/share/man/man8/crio-preflight.8.gz': /^-rw-r--r--/,
       '/etc/crio/crio.conf': /^-rw-r--r--/,
       '/etc/crictl.yaml': /^-rw-r--r--/,
       '/etc/cni/net.d/100-crio-bridge.conf': /^-rw/,
@@ -136,10 +146,17 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     }
     for (const [path, re] of Object.entries(expect)) assert.match(c.get(path) ?? 'MISSING', re, path);
     assert.ok(![...c.keys()].some((p) => p.startsWith('/usr/local')), 'nothing in /usr/local');
+    // The image policy and registries.conf are the distribution's (golang-github-containers-common/-image): not ours.
+    assert.ok(![...c.keys()].some((p) => p.startsWith('/etc/containers')), 'no file in /etc/containers');
+    // release-1.18 has no in-tree pause (1.13 to 1.16 do: see the next test).
+    assert.ok(!c.has('/usr/libexec/crio/pause'));
 
     const cni = await contents(deb('containernetworking-plugins'));
     for (const p of ['bridge', 'host-local', 'loopback']) assert.match(cni.get(`/opt/cni/bin/${p}`) ?? 'MISSING', /^-rwxr-xr-x/);
-    assert.match((await contents(deb('conmon'))).get('/usr/bin/conmon') ?? 'MISSING', /^-rwxr-xr-x/);
+    // CRI-O's conmon in /usr/libexec/crio (upstream's make install path), never /usr/bin/conmon (Debian's conmon, for podman).
+    const conmonFiles = await contents(deb('cri-o-conmon'));
+    assert.match(conmonFiles.get('/usr/libexec/crio/conmon') ?? 'MISSING', /^-rwxr-xr-x/);
+    assert.ok(![...conmonFiles.keys()].some((p) => p.startsWith('/usr/bin/')), [...conmonFiles.keys()].join(' '));
     assert.match((await contents(deb('cri-tools'))).get('/usr/bin/crictl') ?? 'MISSING', /^-rwxr-xr-x/);
     for (const d of result.debs) {
       const files = await contents(d.path);
@@ -156,7 +173,16 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     assert.match(await readFile(join(root, 'lib/systemd/system/crio-wipe.service'), 'utf8'), /^ExecStart=\/usr\/bin\/crio \\$/m);
     assert.equal(await readFile(join(root, 'etc/crio/crio.conf'), 'utf8'), await readFile(join(crio.outDir, 'crio.conf'), 'utf8'));
     const dropIn = await readFile(join(root, 'etc/crio/crio.conf.d/01-crio-build.conf'), 'utf8');
-    assert.match(dropIn, /^\[crio\.runtime\]$[^[]*^cgroup_manager = "systemd"$[^[]*^conmon = "\/usr\/bin\/conmon"$[^[]*^log_level = "info"$/m);
+    assert.match(dropIn, /^\[crio\.runtime\]$[^[]*^cgroup_manager = "systemd"$[^[]*^conmon = "\/usr\/libexec\/crio\/conmon"$[^[]*^log_level = "info"$/m);
+    assert.match(dropIn, /^\[crio\.image\]\n#.*\nregistries = \["docker\.io"\]$/m);
+    const preflight = await readFile(join(root, 'usr/bin/crio-preflight'), 'utf8');
+    assert.match(preflight, /^#!\/bin\/sh\n/);
+    assert.match(preflight, new RegExp(`^CRIO_VERSION='${crio.version.replace(/[.+]/g, '\\$&')}'$`, 'm'));
+    assert.match(preflight, /^CNI_PLUGINS_VERSION='0\.8\.1'$/m);
+    // It runs as installed (against this machine here; its verdict depends on the machine).
+    const pf = await run('sh', [join(root, 'usr/bin/crio-preflight'), '--root', '/']);
+    assert.ok(pf.code === 0 || pf.code === 1, pf.stdout + pf.stderr);
+    assert.match(pf.stdout, /^crio-preflight: what cri-o .* needs from this node$/m);
     assert.match(await readFile(join(root, 'etc/crio/crio.conf.d/02-crio-build-pause-image.conf'), 'utf8'), new RegExp(`^\\[crio\\.image\\]\\n#.*\\npause_image = "${PAUSE.replace(/[./]/g, '\\$&')}"$`, 'm'));
     assert.match(await readFile(join(root, 'etc/crictl.yaml'), 'utf8'), /^runtime-endpoint: unix:\/\/\/var\/run\/crio\/crio\.sock$/m);
     const copyright = await readFile(join(root, 'usr/share/doc/cri-o/copyright'), 'utf8');
@@ -168,11 +194,41 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     // dpkg-parsechangelog reads it as a debian/changelog.
     const parsed = await mustRun('dpkg-parsechangelog', ['-l', '-', '-S', 'Version'], { input: changelog });
     assert.equal(parsed.stdout.trim(), debVersion(crio.version));
-    assert.match(await readFile(join(root, 'usr/share/doc/cri-o/README.Debian'), 'utf8'), /enabled, but not started/);
+    const readme = await readFile(join(root, 'usr/share/doc/cri-o/README.Debian'), 'utf8');
+    assert.match(readme, /enabled, but not started/);
+    assert.match(readme, /crio-preflight/);
+    assert.match(readme, /golang-github-containers-common/);
+    assert.match(readme, /^CRI-O runs its containers through \/usr\/libexec\/crio\/conmon, from the cri-o-conmon$/m);
+    assert.match(readme, new RegExp(`skopeo inspect --raw docker://${PAUSE.replace(/[./]/g, '\\$&')} \\| jq`));
+    assert.match(readme, /crictl inspecti /);
     if (existsSync(join(root, 'usr/share/man/man8/crio.8.gz'))) {
       const man = (await mustRun('sh', ['-c', `zcat ${join(root, 'usr/share/man/man8/crio.8.gz')}`])).stdout;
       assert.match(man, /^\.TH "crio" "8" "" "cri-o [^"]+" "Open Container Initiative Daemon"$/m);
     }
+  });
+
+  test('cri-o 1.13 to 1.16: the in-tree pause binary goes to /usr/libexec/crio/pause; settings written into crio.conf', async () => {
+    // A 1.16-style build output: the 1.18 fixture's tree plus bin/pause (any static ELF of this arch: pinns).
+    const old = join(await tempDir('crio-build-116-'), 'cri-o');
+    await cp(crio.outDir, old, { recursive: true });
+    await copyFile(join(crio.outDir, 'bin/pinns'), join(old, 'bin/pause'));
+    await chmod(join(old, 'bin/pause'), 0o755);
+    const comps116 = comps.map((c) => (c.name === 'cri-o' ? { ...c, version: '1.16.6', outDir: old } : c));
+    const o = await tempDir('crio-build-packages-116-');
+    const r = await packageAll({ branch: 'release-1.16', kubernetes: '1.16', arch: hostArch(), components: comps116, outDir: o });
+    const d = r.debs.find((x) => x.name === 'cri-o')?.path as string;
+    assert.match((await contents(d)).get('/usr/libexec/crio/pause') ?? 'MISSING', /^-rwxr-xr-x root\/root/);
+    const x = await tempDir('crio-build-x-');
+    await mustRun('dpkg-deb', ['-x', d, x]);
+    const conf = await readFile(join(x, 'etc/crio/crio.conf'), 'utf8');
+    assert.match(conf, /^pause_image = "registry\.k8s\.io\/pause:3\.2"$/m, 'the generated default, moved to registry.k8s.io');
+    assert.match(conf, /^\[crio\.image\]\nregistries = \["docker\.io"\]$/m);
+    assert.match(conf, /^cgroup_manager = "systemd"$/m);
+    assert.ok(!existsSync(join(x, 'etc/crio/crio.conf.d')), 'no drop-ins before 1.17.1');
+    const overrides = await readFile(join(x, 'usr/share/lintian/overrides/cri-o'), 'utf8');
+    assert.match(overrides, /^cri-o: statically-linked-binary \[usr\/libexec\/crio\/pause\]$/m);
+    // The release-1.18 package has none.
+    assert.ok(!(await contents(deb('cri-o'))).has('/usr/libexec/crio/pause'));
   });
 
   test('lintian: no errors or warnings; every override has a reason and is used', async () => {
@@ -229,8 +285,11 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     const r3 = await packageAll({ branch: BRANCH, kubernetes: KUBERNETES, arch: hostArch(), components: comps, outDir: third });
     assert.notEqual(r3.debs[0]?.sha256, result.debs[0]?.sha256);
     assert.deepEqual(r3.debs.slice(1).map((d) => d.sha256), result.debs.slice(1).map((d) => d.sha256));
-    const c3 = await contents(r3.debs[0]?.path as string);
-    assert.ok(!c3.has('/etc/crio/crio.conf.d/02-crio-build-pause-image.conf'));
+    // Without --pause-image: the branch's own tag on registry.k8s.io.
+    const x3 = await tempDir('crio-build-x-');
+    await mustRun('dpkg-deb', ['-x', r3.debs[0]?.path as string, x3]);
+    assert.match(await readFile(join(x3, 'etc/crio/crio.conf.d/02-crio-build-pause-image.conf'), 'utf8'), /^pause_image = "registry\.k8s\.io\/pause:3\.2"$/m);
+    assert.match(await readFile(join(x3, 'usr/share/doc/cri-o/README.Debian'), 'utf8'), /skopeo inspect --raw docker:\/\/registry\.k8s\.io\/pause:3\.2 \| jq/);
   });
 
   test('the bundle: cri-o release bundle layout, deterministic tar, install Makefile with DESTDIR and PREFIX', async () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { debFileName, debVersion } from '../../src/package/naming.js';
+import { debFileName, debName, debVersion } from '../../src/package/naming.js';
 import { upstreamVersion } from '../../src/recipe/version.js';
 import { dpkgCompare, run } from './helpers.js';
 
@@ -68,18 +68,18 @@ describe('Debian versions apt orders right (dpkg --compare-versions)', () => {
     await assertOrder('100:1.18.9-1', dev);
   });
 
-  test('our conmon and CNI plugins sort above the distribution\'s, and Debian\'s cannot satisfy cri-o\'s Depends', async () => {
-    // What this machine's Debian archive offers (bookworm: conmon 2.1.6+ds1-1,
-    // containernetworking-plugins 1.1.1+ds1-3+b5); the bookworm values when apt has no lists.
-    const conmon = (await distroCandidate('conmon')) ?? '2.1.6+ds1-1';
+  test('our CNI plugins sort above the distribution\'s, and Debian\'s cannot satisfy cri-o\'s Depends; conmon is not replaced', async () => {
+    // What this machine's Debian archive offers (bookworm: containernetworking-plugins 1.1.1+ds1-3+b5);
+    // the bookworm value when apt has no lists.
     const cni = (await distroCandidate('containernetworking-plugins')) ?? '1.1.1+ds1-3+b5';
-    assert.ok(!conmon.startsWith('100:'), `apt-cache policy shows our own conmon (${conmon}); run on a machine without our repository`);
-    await assertOrder(conmon, debVersion('2.0.11'));
+    assert.ok(!cni.startsWith('100:'), `apt-cache policy shows our own plugins (${cni}); run on a machine without our repository`);
     await assertOrder(cni, debVersion('0.8.1'));
-    // cri-o Depends: conmon (>= 100:2.0.11-1): the distribution's higher upstream version does not satisfy it.
-    assert.ok(await dpkgCompare(conmon, 'lt', '100:2.0.11-1'));
+    // cri-o Depends: containernetworking-plugins (>= 100:0.8.1-1): the distribution's higher upstream version does not satisfy it.
+    assert.ok(await dpkgCompare(cni, 'lt', '100:0.8.1-1'));
     // Raspberry Pi OS and Ubuntu carry higher-numbered builds too; epoch 100 is above any epoch they use.
-    await assertOrder('1:9.9.9-1', debVersion('2.0.11'));
+    await assertOrder('1:9.9.9-1', debVersion('0.8.1'));
+    // Our conmon has a name of its own (cri-o-conmon): Debian's conmon, which podman needs, keeps its name.
+    assert.equal(debName('conmon'), 'cri-o-conmon');
   });
 
   test('file names are asset-safe and the version stays in the control file', () => {

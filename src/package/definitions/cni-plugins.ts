@@ -3,6 +3,13 @@
  * CRI-O's default plugin_dirs, the kubelet's default --cni-bin-dir and pod network add-ons such as
  * flannel look for them (cri-o contrib/cni/README.md: "install the CNI plugins ... into
  * /opt/cni/bin"). Debian's own package of the same name uses /usr/lib/cni instead.
+ *
+ * Ours replaces Debian's (same name, epoch 100), so it keeps the relations Debian's has
+ * (containernetworking-plugins 1.1.1+ds1-3 in bookworm: "Provides: container-network-stack (= 1)",
+ * "Depends: iptables"): golang-github-containers-common, which podman, buildah, skopeo and our
+ * cri-o depend on, needs some container-network-stack (netavark provides "= 2"), and the bridge
+ * and portmap plugins run iptables for ipMasq and port mappings. Podman's CNI backend finds the
+ * plugins in /opt/cni/bin too (containers.conf's default cni_plugin_dirs lists it).
  */
 import type { DebInput } from '../deb/index.js';
 import { CNI_PLUGIN_DIR } from '../files/cni.js';
@@ -22,6 +29,9 @@ export const CNI_UPSTREAM: UpstreamInfo = {
   since: 2014,
   license: 'Apache-2.0',
 };
+
+/** The virtual package golang-github-containers-common depends on; "= 1" is the CNI stack, as Debian's plugins provide it. */
+export const CONTAINER_NETWORK_STACK = 'container-network-stack (= 1)';
 
 export async function cniPluginFiles(outDir: string) {
   const plugins = await filesIn(join(outDir, 'bin'));
@@ -63,7 +73,8 @@ The reference CNI plugins maintained by the CNI team: bridge, loopback,
 host-local, portmap and the others, installed in ${CNI_PLUGIN_DIR}.
 
 This is the plugin version CRI-O's ${ctx.branch} branch is tested with.`,
-        depends: mergeRelations(c.shlibsDepends),
+        depends: mergeRelations(c.shlibsDepends, ['iptables']),
+        provides: [CONTAINER_NETWORK_STACK],
       }),
       files,
       sourceDateEpoch: c.commitTime,

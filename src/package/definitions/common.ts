@@ -37,6 +37,9 @@ export interface ControlSpec {
   depends?: string[];
   recommends?: string[];
   suggests?: string[];
+  breaks?: string[];
+  replaces?: string[];
+  provides?: string[];
 }
 
 export function control(ctx: PackageContext, spec: ControlSpec): ControlFields {
@@ -54,6 +57,9 @@ export function control(ctx: PackageContext, spec: ControlSpec): ControlFields {
   if (spec.depends?.length) fields.Depends = spec.depends;
   if (spec.recommends?.length) fields.Recommends = spec.recommends;
   if (spec.suggests?.length) fields.Suggests = spec.suggests;
+  if (spec.breaks?.length) fields.Breaks = spec.breaks;
+  if (spec.replaces?.length) fields.Replaces = spec.replaces;
+  if (spec.provides?.length) fields.Provides = spec.provides;
   return fields;
 }
 

@@ -1,7 +1,17 @@
 /**
- * The conmon package: /usr/bin/conmon, where Debian's own conmon package installs it (so tools that
- * look for it there keep working when ours replaces Debian's). cri-o 1.18's crio.conf defaults to
- * /usr/libexec/crio/conmon, so the cri-o package's drop-in sets `conmon = "/usr/bin/conmon"`.
+ * The cri-o-conmon package: the conmon this CRI-O branch is tested with, at /usr/libexec/crio/conmon,
+ * where cri-o's own `make install.bin` puts it with PREFIX=/usr (cri-o/cri-o release-1.15 Makefile:351
+ * "install ... bin/conmon $(LIBEXECDIR)/crio/conmon", LIBEXECDIR ?= ${PREFIX}/libexec; and the
+ * default crio of release-1.13 to 1.15 looks there: lib/config_unix.go conmonPath
+ * "/usr/local/libexec/crio/conmon" for the default PREFIX). The cri-o package's settings set
+ * `conmon = "/usr/libexec/crio/conmon"`, since 1.16 to 1.18 default to "" (the first conmon in PATH).
+ *
+ * It has a name and a path of its own, and neither Provides nor Replaces Debian's conmon: Debian
+ * bookworm's podman 4.3.1 (and every podman since 3.2.0, containers/podman fdfff1dab2) passes
+ * --full-attach to conmon, which conmon has only since v2.0.23 (containers/conmon 93f5b30), so a
+ * CRI-O 1.18 conmon (v2.0.19) in /usr/bin, replacing Debian's 2.1.6, made `podman run` fail with
+ * "conmon: option parsing failed: Unknown option --full-attach". Debian's conmon stays in /usr/bin
+ * for podman, buildah and friends; ours serves CRI-O only.
  */
 import type { DebInput } from '../deb/index.js';
 import type { UpstreamInfo } from '../files/docs.js';
@@ -20,6 +30,9 @@ export const CONMON_UPSTREAM: UpstreamInfo = {
   license: 'Apache-2.0',
 };
 
+/** Where the cri-o-conmon package installs conmon, and what crio.conf's `conmon` names. */
+export const CRIO_CONMON_DIR = '/usr/libexec/crio';
+
 export const conmon: PackageDefinition = {
   component: 'conmon',
   debName: debName('conmon'),
@@ -27,14 +40,13 @@ export const conmon: PackageDefinition = {
     const c = ctx.component;
     const pkg = this.debName;
     const bin = { name: 'conmon', path: await requiredFile(c.outDir, 'bin/conmon', 'conmon') };
-    const files = await binaryFiles(ctx, [bin], '/usr/bin');
+    const files = await binaryFiles(ctx, [bin], CRIO_CONMON_DIR);
     const { elf } = await ctx.prepareBinary(bin.path);
     const overrides = binaryOverrides([
       {
-        path: 'usr/bin/conmon',
+        path: `${CRIO_CONMON_DIR.slice(1)}/conmon`,
         elf,
         language: 'c',
-        noManPageReason: 'the conmon build produces no manual page; conmon is started by CRI-O, not by users, and conmon --help lists its options.',
       },
     ]);
     files.push(...docFiles(ctx, pkg, CONMON_UPSTREAM, overrides));
@@ -43,11 +55,14 @@ export const conmon: PackageDefinition = {
         pkg,
         section: 'admin',
         homepage: CONMON_UPSTREAM.source,
-        description: `OCI container runtime monitor
+        description: `OCI container runtime monitor for CRI-O
 conmon watches one container for CRI-O: it holds the container's terminal
 and log, and reports its exit code.
 
-This is the conmon version CRI-O's ${ctx.branch} branch is tested with.`,
+This is the conmon version CRI-O's ${ctx.branch} branch is tested with,
+installed as ${CRIO_CONMON_DIR}/conmon for CRI-O alone. It does not
+replace the distribution's conmon package (/usr/bin/conmon), which
+podman and buildah use.`,
         depends: mergeRelations(c.shlibsDepends),
       }),
       files,

@@ -1,8 +1,17 @@
 /**
- * The cri-o package: crio, crio-status and pinns in /usr/bin; /etc/crio/crio.conf as the built crio
- * generated it, our drop-ins, /etc/crictl.yaml and the CNI configurations (all conffiles); the
- * systemd units with ExecStart in /usr/bin and the cri-o.service alias; man pages, completions,
- * copyright, changelog, README.Debian; maintainer scripts that enable (not start) crio.service.
+ * The cri-o package: crio, crio-status and pinns in /usr/bin; the in-tree pause binary of cri-o
+ * 1.13 to 1.16 in /usr/libexec/crio; /etc/crio/crio.conf as the built crio generated it, our
+ * drop-ins, /etc/crictl.yaml and the CNI configurations (all conffiles); the systemd units with
+ * ExecStart in /usr/bin and the cri-o.service alias; crio-preflight (what the node lacks); man
+ * pages, completions, copyright, changelog, README.Debian; maintainer scripts that enable (not
+ * start) crio.service.
+ *
+ * The image policy (/etc/containers/policy.json) and the registries configuration
+ * (/etc/containers/registries.conf) come from the distribution: golang-github-containers-common
+ * (policy.json, registries.conf.d/shortnames.conf) and golang-github-containers-image, which it
+ * depends on (registries.conf), are what Debian's podman, buildah and skopeo use too, so the two
+ * sides share one copy and neither owns a file of the other. containers-common is the name the
+ * upstream (Kubic) repositories gave the same files.
  */
 import { readFile } from 'node:fs/promises';
 import type { DebInput } from '../deb/index.js';
@@ -10,7 +19,8 @@ import { debName } from '../naming.js';
 import type { PackageFile } from '../packager.js';
 import { CNI_CONFIG_DIR, CNI_CONFIGS } from '../files/cni.js';
 import { CRICTL_YAML, CRICTL_YAML_PATH, crictlYamlProblem } from '../files/crictl.js';
-import { applySettingsToCrioConf, CRIO_CONF_PATH, CRIO_DROPIN_DIR, crioDropIns, defaultSettings, supportsDropIns } from '../files/crio-config.js';
+import { applySettingsToCrioConf, CRIO_CONF_PATH, CRIO_DROPIN_DIR, crioDropIns, crioSettings, supportsDropIns } from '../files/crio-config.js';
+import { PREFLIGHT_PATH, preflightManPage, preflightScript } from '../files/preflight.js';
 import { gzip9n, type LintianOverride, type UpstreamInfo } from '../files/docs.js';
 import { serviceScripts } from '../files/maintainer-scripts.js';
 import { fixManTitle } from '../files/manpages.js';
@@ -18,7 +28,7 @@ import { crioReadmeDebian } from '../files/readme-debian.js';
 import { CRIO_UNIT, CRIO_UNIT_ALIAS, CRIO_UNITS, rewriteUnitPaths, SYSTEMD_UNIT_DIR, wantedBy } from '../files/systemd.js';
 import { binaryFiles, control, docFiles, mergeRelations, siblingRelation } from './common.js';
 import { completions, COMPLETION_DIRS, manPages, optionalFile, requiredFile, type InventoryFile } from './inventory.js';
-import { criOOverrides } from './lintian.js';
+import { binaryOverrides, criOOverrides } from './lintian.js';
 import type { PackageContext, PackageDefinition } from './types.js';
 
 export const CRIO_UPSTREAM: UpstreamInfo = {
@@ -32,6 +42,12 @@ export const CRIO_UPSTREAM: UpstreamInfo = {
 
 export const OCI_HOOKS_DIR = '/usr/share/containers/oci/hooks.d';
 export const OCI_UMOUNT_DIR = '/usr/share/oci-umount/oci-umount.d';
+
+/** Where upstream's `make install.bin` puts the in-tree pause of cri-o 1.13 to 1.16 ($(LIBEXECDIR)/crio/pause). */
+export const PAUSE_BINARY_DIR = '/usr/libexec/crio';
+
+/** The distribution's package with /etc/containers/policy.json (and, through its Depends, registries.conf). */
+export const CONTAINERS_COMMON = 'golang-github-containers-common | containers-common';
 
 /** The binaries, in the order of cri-o's `make install.bin`; crio is required. */
 export const CRIO_BINARIES = ['crio', 'crio-status', 'pinns'] as const;
@@ -79,10 +95,15 @@ export const criO: PackageDefinition = {
 
     const bins = await crioBinaries(root);
     files.push(...(await binaryFiles(ctx, bins, '/usr/bin')));
+    // cri-o 1.13 to 1.16 build a static pause (pause/Makefile) that `make install.bin` installs in
+    // $(LIBEXECDIR)/crio.
+    const pausePath = await optionalFile(root, 'bin/pause');
+    const pause = pausePath ? { name: 'pause', path: pausePath } : undefined;
+    if (pause) files.push(...(await binaryFiles(ctx, [pause], PAUSE_BINARY_DIR)));
 
     // Configuration: crio.conf as generated, our settings as drop-ins (or written in, before 1.17.1).
-    const settings = defaultSettings(ctx.pauseImage);
     const generated = await readFile(await requiredFile(root, 'crio.conf', 'cri-o'), 'utf8');
+    const settings = crioSettings({ criOVersion: c.version, crioConf: generated, ...(ctx.pauseImage !== undefined ? { pauseImage: ctx.pauseImage } : {}) });
     const dropIns = supportsDropIns(c.version);
     files.push({ path: CRIO_CONF_PATH, content: dropIns ? generated : applySettingsToCrioConf(generated, settings), conffile: true });
     if (dropIns) {
@@ -113,21 +134,31 @@ export const criO: PackageDefinition = {
       const page = fixManTitle(await readFile(m.path, 'utf8'), `cri-o ${c.version}`);
       files.push({ path: `/usr/share/man/man${m.section}/${m.name}.gz`, content: gzip9n(page) });
     }
+
+    // crio-preflight: what this crio needs from the node (memory cgroup, cgroup v1, ...), and its page.
+    const cni = ctx.components.get('cni-plugins');
+    const preflight = { criOVersion: c.version, cgroupManager: settings.cgroupManager, ...(cni ? { cniPluginsVersion: cni.version } : {}) };
+    files.push({ path: PREFLIGHT_PATH, content: preflightScript(preflight), mode: 0o755 });
+    files.push({ path: '/usr/share/man/man8/crio-preflight.8.gz', content: gzip9n(preflightManPage(preflight, c.commitTime)) });
     for (const comp of await completions(root)) {
       files.push({ path: `${COMPLETION_DIRS[comp.shell]}/${comp.name}`, source: comp.path, mode: 0o644 });
     }
 
     const readme: PackageFile = {
       path: `/usr/share/doc/${pkg}/README.Debian`,
-      content: crioReadmeDebian({ kubernetes: ctx.kubernetes, settings, dropIns, maintainer: ctx.maintainer, date: c.commitTime }),
+      content: crioReadmeDebian({ kubernetes: ctx.kubernetes, criOVersion: c.version, settings, dropIns, maintainer: ctx.maintainer, date: c.commitTime }),
     };
     const prepared = await Promise.all(bins.map(async (b) => ({ name: b.name, elf: (await ctx.prepareBinary(b.path)).elf })));
     const overrides: LintianOverride[] = criOOverrides({ binaries: prepared, manPages: mans.map((m) => m.name) });
+    if (pause) {
+      const { elf } = await ctx.prepareBinary(pause.path);
+      overrides.push(...binaryOverrides([{ path: `${PAUSE_BINARY_DIR.slice(1)}/pause`, elf, language: 'c', staticReason: "upstream's pause/Makefile links it with -static (override CFLAGS += -static), so it runs alone in an empty pause image" }]));
+    }
     files.push(...docFiles(ctx, pkg, CRIO_UPSTREAM, overrides, [readme]));
 
     const depends = mergeRelations(
       c.shlibsDepends,
-      [siblingRelation(ctx, 'conmon', debName('conmon')), siblingRelation(ctx, 'cni-plugins', debName('cni-plugins')), 'runc | crun'],
+      [siblingRelation(ctx, 'conmon', debName('conmon')), siblingRelation(ctx, 'cni-plugins', debName('cni-plugins')), 'runc | crun', CONTAINERS_COMMON],
       usesKill ? ['procps'] : [],
     );
     const unitTargets = wantedBy(crioUnitText);
@@ -147,7 +178,17 @@ kubelet's. crio.service is enabled, but not started, on first installation.`,
         recommends: [debName('cri-tools')],
       }),
       files,
-      scripts: serviceScripts({ pkg, unit: CRIO_UNIT, unitDir: SYSTEMD_UNIT_DIR, wantedBy: unitTargets.length ? unitTargets : ['multi-user.target'] }),
+      scripts: serviceScripts({
+        pkg,
+        unit: CRIO_UNIT,
+        unitDir: SYSTEMD_UNIT_DIR,
+        wantedBy: unitTargets.length ? unitTargets : ['multi-user.target'],
+        firstInstallMessage: [
+          `crio.service is enabled but not started. Before starting it, run ${PREFLIGHT_PATH.slice(PREFLIGHT_PATH.lastIndexOf('/') + 1)}:`,
+          `it says what cri-o ${c.version} needs from this node and what is missing (memory cgroup,`,
+          'cgroup v1, CPU CFS quota, the kubelet cgroup driver). See /usr/share/doc/cri-o/README.Debian.',
+        ],
+      }),
       sourceDateEpoch: c.commitTime,
     };
   },

@@ -10,28 +10,97 @@
  *
  * The settings (from the Raspberry Pi guide this project replaces):
  *   cgroup_manager = "systemd"   the kubelet must then use cgroupDriver: systemd
- *   conmon = "/usr/bin/conmon"   where our conmon package installs it; cri-o 1.18's default is
- *                                /usr/libexec/crio/conmon, which no package provides
+ *   conmon = "/usr/libexec/crio/conmon"   where our cri-o-conmon package installs it (upstream's
+ *                                `make install` path); cri-o 1.16 to 1.18 default to "", the first
+ *                                conmon in PATH, which would be Debian's /usr/bin/conmon when podman
+ *                                is installed: not the version this branch is tested with
  *   log_level = "info"
- *   pause_image = "<image>"      only when given at build time (--pause-image), for sites whose
- *                                default registry (k8s.gcr.io) is unreachable
+ *   registries = ["docker.io"]   (cri-o 1.13 to 1.20, which have the option) where unqualified
+ *                                names such as "busybox" are looked up; Debian's
+ *                                /etc/containers/registries.conf names no search registry, and
+ *                                these crios do not read registries.conf.d
+ *   pause_image = "<image>"      always: the branch's own pause tag on registry.k8s.io by default
+ *                                (k8s.gcr.io, the default of cri-o up to 1.24, no longer serves new
+ *                                pulls), or the site's own given at build time (--pause-image)
  */
-
 export const CRIO_CONF_PATH = '/etc/crio/crio.conf';
 export const CRIO_DROPIN_DIR = '/etc/crio/crio.conf.d';
 export const SETTINGS_DROPIN = '01-crio-build.conf';
 export const PAUSE_IMAGE_DROPIN = '02-crio-build-pause-image.conf';
-export const CONMON_PATH = '/usr/bin/conmon';
+/** Where the cri-o-conmon package installs conmon (definitions/conmon.ts says why not /usr/bin). */
+export const CONMON_PATH = '/usr/libexec/crio/conmon';
 
 export interface CrioSettings {
   cgroupManager: 'systemd' | 'cgroupfs';
   conmon: string;
   logLevel: string;
+  /** Search registries for unqualified image names (crio.image.registries, cri-o 1.13 to 1.20). */
+  registries?: string[];
   pauseImage?: string;
+  /** Where pauseImage came from: the branch's default (moved to registry.k8s.io) or the site (--pause-image). */
+  pauseImageFrom?: 'default' | 'site';
 }
 
+/** The settings without the per-branch parts (registries, default pause image): see crioSettings. */
 export function defaultSettings(pauseImage?: string): CrioSettings {
-  return { cgroupManager: 'systemd', conmon: CONMON_PATH, logLevel: 'info', ...(pauseImage !== undefined ? { pauseImage } : {}) };
+  return { cgroupManager: 'systemd', conmon: CONMON_PATH, logLevel: 'info', ...(pauseImage !== undefined ? { pauseImage, pauseImageFrom: 'site' as const } : {}) };
+}
+
+/** Where unqualified image names are looked up when nothing else says (what Docker and the kubelet assume). */
+export const DEFAULT_SEARCH_REGISTRIES = ['docker.io'];
+
+/** The registry that replaced k8s.gcr.io (frozen since April 2023: no new pulls). */
+export const PAUSE_REGISTRY = 'registry.k8s.io';
+
+/**
+ * Each branch's own default pause tag, as its crio sets it (cri-o/cri-o: release-1.13
+ * lib/config.go:17 and release-1.17 pkg/config/config.go:32 "k8s.gcr.io/pause:3.1";
+ * release-1.18 pkg/config/config.go:572 "k8s.gcr.io/pause:3.2"; main pkg/config/config_linux.go:24
+ * "registry.k8s.io/pause:3.10.1"). Used when the generated crio.conf names none.
+ */
+export function branchPauseTag(criOVersion: string): string {
+  const [major, minor] = versionTriple(criOVersion);
+  if (major === 1 && minor <= 17) return '3.1';
+  if (major === 1 && minor === 18) return '3.2';
+  return '3.10.1';
+}
+
+/**
+ * The default pause image: the one the built crio prints in its crio.conf, moved from k8s.gcr.io to
+ * registry.k8s.io (same repository, same tag, same multi-arch manifest list), else the branch's
+ * own tag on registry.k8s.io.
+ */
+export function defaultPauseImage(criOVersion: string, crioConf?: string): string {
+  const m = crioConf === undefined ? null : /^[ \t]*pause_image[ \t]*=[ \t]*"([^"]+)"/m.exec(crioConf);
+  const generated = m?.[1];
+  if (generated) {
+    const moved = generated.replace(/^k8s\.gcr\.io\//, `${PAUSE_REGISTRY}/`);
+    checkPauseImage(moved);
+    return moved;
+  }
+  return `${PAUSE_REGISTRY}/pause:${branchPauseTag(criOVersion)}`;
+}
+
+/** Whether this cri-o has crio.image.registries (1.13 up to 1.20; v1.21.0's template dropped it). */
+export function supportsRegistriesOption(criOVersion: string): boolean {
+  const [major, minor] = versionTriple(criOVersion);
+  return major === 1 && minor <= 20;
+}
+
+/**
+ * Everything the package sets for this cri-o: the common settings, the search registries where the
+ * option exists, and the pause image (the site's own when given, else the branch's default on
+ * registry.k8s.io).
+ */
+export function crioSettings(o: { criOVersion: string; crioConf?: string; pauseImage?: string }): CrioSettings {
+  const base = defaultSettings();
+  return {
+    ...base,
+    ...(supportsRegistriesOption(o.criOVersion) ? { registries: [...DEFAULT_SEARCH_REGISTRIES] } : {}),
+    ...(o.pauseImage !== undefined
+      ? { pauseImage: o.pauseImage, pauseImageFrom: 'site' as const }
+      : { pauseImage: defaultPauseImage(o.criOVersion, o.crioConf), pauseImageFrom: 'default' as const }),
+  };
 }
 
 /** The TOML table each key lives in, in the cri-o 1.13 to 1.18 crio.conf layout. */
@@ -39,6 +108,7 @@ const DEFAULT_TABLE: Record<string, string> = {
   cgroup_manager: 'crio.runtime',
   conmon: 'crio.runtime',
   log_level: 'crio.runtime',
+  registries: 'crio.image',
   pause_image: 'crio.image',
 };
 
@@ -87,17 +157,39 @@ function tomlString(s: string): string {
   return `"${s}"`;
 }
 
-function keyValues(settings: CrioSettings): Array<[string, string, string]> {
-  // [key, value, comment]
-  return [
-    ['cgroup_manager', settings.cgroupManager, 'The kubelet must use the same driver (cgroupDriver: systemd).'],
-    ['conmon', settings.conmon, 'Installed there by the conmon package.'],
-    ['log_level', settings.logLevel, ''],
-  ];
+/** A TOML string, or an array of strings on one line. */
+export type TomlValue = string | readonly string[];
+
+function tomlValue(v: TomlValue): string {
+  return typeof v === 'string' ? tomlString(v) : `[${v.map(tomlString).join(', ')}]`;
 }
 
-function renderTables(entries: Array<[string, string, string]>, crioConf: string | undefined): string {
-  const byTable = new Map<string, Array<[string, string, string]>>();
+type Entry = [key: string, value: TomlValue, comment: string];
+
+function keyValues(settings: CrioSettings): Entry[] {
+  const out: Entry[] = [
+    ['cgroup_manager', settings.cgroupManager, 'The kubelet must use the same driver (cgroupDriver: systemd).'],
+    ['conmon', settings.conmon, 'Installed there by the cri-o-conmon package (Debian\'s conmon in /usr/bin is for podman).'],
+    ['log_level', settings.logLevel, ''],
+  ];
+  if (settings.registries?.length) {
+    out.push(['registries', settings.registries, 'Where unqualified image names ("busybox") are looked up; Debian\'s /etc/containers/registries.conf names none.']);
+  }
+  return out;
+}
+
+function pauseEntry(settings: CrioSettings): Entry | undefined {
+  if (settings.pauseImage === undefined) return undefined;
+  checkPauseImage(settings.pauseImage);
+  const comment =
+    settings.pauseImageFrom === 'default'
+      ? `This crio's own pause tag, from ${PAUSE_REGISTRY} (k8s.gcr.io no longer serves new pulls): a multi-arch manifest list.`
+      : 'Set when these packages were built (crio-build --pause-image).';
+  return ['pause_image', settings.pauseImage, comment];
+}
+
+function renderTables(entries: Entry[], crioConf: string | undefined): string {
+  const byTable = new Map<string, Entry[]>();
   for (const e of entries) {
     const t = tableOf(crioConf, e[0]);
     byTable.set(t, [...(byTable.get(t) ?? []), e]);
@@ -107,7 +199,7 @@ function renderTables(entries: Array<[string, string, string]>, crioConf: string
     out.push(`[${table}]`);
     for (const [k, v, comment] of list) {
       if (comment) out.push(`# ${comment}`);
-      out.push(`${k} = ${tomlString(v)}`);
+      out.push(`${k} = ${tomlValue(v)}`);
     }
     out.push('');
   }
@@ -122,11 +214,8 @@ const DROPIN_HEADER = `# Installed by the cri-o package (crio-build). CRI-O read
 /** [file name, content] of the drop-ins for /etc/crio/crio.conf.d. */
 export function crioDropIns(settings: CrioSettings, crioConf?: string): Array<[string, string]> {
   const files: Array<[string, string]> = [[SETTINGS_DROPIN, `${DROPIN_HEADER}\n${renderTables(keyValues(settings), crioConf)}`]];
-  if (settings.pauseImage !== undefined) {
-    checkPauseImage(settings.pauseImage);
-    const body = renderTables([['pause_image', settings.pauseImage, 'Set when these packages were built (crio-build --pause-image).']], crioConf);
-    files.push([PAUSE_IMAGE_DROPIN, `${DROPIN_HEADER}\n${body}`]);
-  }
+  const pause = pauseEntry(settings);
+  if (pause) files.push([PAUSE_IMAGE_DROPIN, `${DROPIN_HEADER}\n${renderTables([pause], crioConf)}`]);
   return files;
 }
 
@@ -134,9 +223,9 @@ export function crioDropIns(settings: CrioSettings, crioConf?: string): Array<[s
  * Sets `key = "value"` in its table of a crio.conf text: replaces the first (possibly commented)
  * assignment in that table, else adds it below the table header, else appends the table.
  */
-export function setCrioConfValue(crioConf: string, table: string, key: string, value: string): string {
+export function setCrioConfValue(crioConf: string, table: string, key: string, value: TomlValue): string {
   const lines = crioConf.split('\n');
-  const assignment = `${key} = ${tomlString(value)}`;
+  const assignment = `${key} = ${tomlValue(value)}`;
   const keyLine = new RegExp(`^\\s*#?\\s*${key}\\s*=`);
   let current = '';
   let headerAt = -1;
@@ -149,7 +238,19 @@ export function setCrioConfValue(crioConf: string, table: string, key: string, v
       continue;
     }
     if (current === table && keyLine.test(lines[i] as string)) {
-      lines[i] = assignment;
+      const line = lines[i] as string;
+      // An uncommented array spread over several lines: replace it up to its closing bracket.
+      let end = i;
+      if (!/^\s*#/.test(line)) {
+        const code = line.replace(/#.*$/, '');
+        const rhs = code.slice(code.indexOf('=') + 1);
+        if (/^\s*\[/.test(rhs) && !rhs.includes(']')) {
+          let j = i + 1;
+          while (j < lines.length && !(lines[j] as string).replace(/#.*$/, '').includes(']')) j++;
+          if (j < lines.length) end = j;
+        }
+      }
+      lines.splice(i, end - i + 1, assignment);
       return lines.join('\n');
     }
   }
@@ -164,11 +265,9 @@ export function setCrioConfValue(crioConf: string, table: string, key: string, v
 /** crio.conf with the settings written in, for branches without drop-in support. */
 export function applySettingsToCrioConf(crioConf: string, settings: CrioSettings): string {
   let text = crioConf;
-  const entries: Array<[string, string]> = keyValues(settings).map(([k, v]) => [k, v]);
-  if (settings.pauseImage !== undefined) {
-    checkPauseImage(settings.pauseImage);
-    entries.push(['pause_image', settings.pauseImage]);
-  }
+  const entries: Entry[] = keyValues(settings);
+  const pause = pauseEntry(settings);
+  if (pause) entries.push(pause);
   for (const [k, v] of entries) text = setCrioConfValue(text, tableOf(crioConf, k), k, v);
   return text;
 }

@@ -23,6 +23,8 @@ export interface ServiceScriptOptions {
   unitDir: string;
   /** Package name, for the comments. */
   pkg: string;
+  /** Lines postinst prints on first installation (plain text, no quotes or backslashes). */
+  firstInstallMessage?: readonly string[];
 }
 
 const UNIT_NAME = /^[A-Za-z0-9@._:-]+\.(service|target|socket|timer)$/;
@@ -30,11 +32,18 @@ const UNIT_NAME = /^[A-Za-z0-9@._:-]+\.(service|target|socket|timer)$/;
 function check(o: ServiceScriptOptions): void {
   if (!UNIT_NAME.test(o.unit)) throw new Error(`maintainer scripts: bad unit name ${o.unit}`);
   for (const t of o.wantedBy) if (!UNIT_NAME.test(t)) throw new Error(`maintainer scripts: bad WantedBy target ${t}`);
+  for (const l of o.firstInstallMessage ?? []) if (/['\\$`\x00-\x1f]/.test(l)) throw new Error(`maintainer scripts: message line ${JSON.stringify(l)} cannot go into the script`);
   if (!/^\/[A-Za-z0-9/._-]+$/.test(o.unitDir)) throw new Error(`maintainer scripts: bad unit directory ${o.unitDir}`);
 }
 
 function fallbackLinks(o: ServiceScriptOptions): string[] {
   return o.wantedBy.map((t) => `/etc/systemd/system/${t}.wants/${o.unit}`);
+}
+
+function message(o: ServiceScriptOptions): string {
+  const lines = o.firstInstallMessage ?? [];
+  if (lines.length === 0) return '';
+  return `\tif [ "$1" = "configure" ] && [ -z "$2" ]; then\n${lines.map((l) => `\t\techo '${l}'`).join('\n')}\n\tfi\n`;
 }
 
 export function postinst(o: ServiceScriptOptions): string {
@@ -69,7 +78,7 @@ ${links}
 			deb-systemd-invoke try-restart ${o.unit} >/dev/null || true
 		fi
 	fi
-fi
+${message(o)}fi
 
 exit 0
 `;
