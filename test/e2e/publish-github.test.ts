@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TEST_CACHE } from '../builder/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
-import { addCommit, CNI_PLUGINS_TAG, CONMON_TAG, CRI_TOOLS_TAG, versionOf } from '../fixtures/upstreams.js';
+import { addCommit, CNI_PLUGINS_TAG, CONMON_TAG_2_0_19, CRI_TOOLS_TAG, versionOf } from '../fixtures/upstreams.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { startFakeGitHub, type FakeAsset, type FakeGitHub, type FakeRelease } from '../helpers/fake-github.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
@@ -154,7 +154,7 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     const crioCommit = up.crio.branches['release-1.18']!;
     const rows: Array<[string, RegExp, string]> = [
       ['cri-o', new RegExp(`1\\.18\\.1\\+git\\d{14}\\.${crioCommit.slice(0, 7)}`), crioCommit],
-      ['conmon', new RegExp(escape(versionOf(CONMON_TAG))), up.conmon.tags[CONMON_TAG]!],
+      ['conmon', new RegExp(escape(versionOf(CONMON_TAG_2_0_19))), up.conmon.tags[CONMON_TAG_2_0_19]!],
       ['cni-plugins', new RegExp(escape(versionOf(CNI_PLUGINS_TAG))), up.cniPlugins.tags[CNI_PLUGINS_TAG]!],
       ['cri-tools', new RegExp(escape(versionOf(CRI_TOOLS_TAG))), up.criTools.tags[CRI_TOOLS_TAG]!],
     ];
