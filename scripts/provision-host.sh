@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make a fresh Debian/Ubuntu host ready for crio-build and its tests: a Docker engine, qemu binfmt
-# for arm64, debootstrap, the Debian packaging tools that judge our packages, gnupg, git.
+# for arm64, debootstrap, the Debian packaging tools that judge our packages, gnupg, git, and what the
+# tests' remote hosts need (openssh-server, openssl).
 # Idempotent: a ready host is left as it is. Needs root (or sudo).
 set -euo pipefail
 
@@ -16,6 +17,9 @@ PACKAGES=(
   binutils-aarch64-linux-gnu binutils-x86-64-linux-gnu  # strip for the other arch when packaging
   gnupg                                       # apt repository signing and apt's verification
   git ca-certificates
+  # remote build hosts in the test suite: an ssh endpoint (sshd, ssh-keygen), TLS certificates for a
+  # TLS engine, and the bridge and NAT rules of a second engine that reaches Debian's mirror
+  openssh-server openssl iptables iproute2
   # native builds of the miniature upstreams in the test suite
   golang-1.19-go gcc make pkg-config libc6-dev libseccomp-dev libglib2.0-dev
 )

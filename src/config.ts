@@ -13,6 +13,8 @@ import { readDataFile, validateYaml } from './recipe/yaml-validate.js';
 const archive = z.object({ url: sourceUrl, sha256: sha256Hex }).strict();
 
 const filePath = z.string().min(1).max(1024);
+/** An ssh host key fingerprint as `ssh-keygen -lf` and ssh print it. */
+const sshFingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'an ssh host key fingerprint, SHA256: and 43 base64 characters, as `ssh-keygen -lf KEY.pub` prints it');
 /** A Docker engine to build on: the local socket, a remote one over TLS, or one reached through ssh. */
 export const hostSchema = z
   .object({
@@ -26,13 +28,40 @@ export const hostSchema = z
       ),
     /** Client certificate, key and the CA that signed the engine's certificate (tcp:// only). */
     tls: z.object({ ca: filePath, cert: filePath, key: filePath }).strict().optional(),
+    /** A tcp:// engine without TLS: not authenticated, plain text; only when said so, warned about on every run. */
+    insecure: z.literal(true).optional(),
+    /** How an ssh:// host proves who it is, and how we log in (ssh:// only). */
+    ssh: z
+      .object({
+        /** The host key's fingerprint (or several); without it, known_hosts decides. */
+        hostKey: z.union([sshFingerprint, z.array(sshFingerprint).min(1).max(8)]).optional(),
+        /** known_hosts file (default ~/.ssh/known_hosts), relative to the config file. */
+        knownHosts: filePath.optional(),
+        /** Private key to log in with (default: the ssh agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa), relative to the config file. */
+        identity: filePath.optional(),
+      })
+      .strict()
+      .optional(),
     /** The arches this engine runs natively; others run there under qemu. */
     platforms: z.array(z.enum(SUPPORTED_ARCHES)).min(1).max(SUPPORTED_ARCHES.length),
     /** Builds at once on this engine. */
     concurrency: z.number().int().min(1).max(64),
   })
   .strict()
-  .refine((h) => !h.tls || h.endpoint.startsWith('tcp://'), { message: 'tls applies to tcp:// endpoints only', path: ['tls'] });
+  .superRefine((h, ctx) => {
+    const tcp = h.endpoint.startsWith('tcp://');
+    if (h.tls && !tcp) ctx.addIssue({ code: 'custom', message: 'tls applies to tcp:// endpoints only', path: ['tls'] });
+    if (h.insecure && !tcp) ctx.addIssue({ code: 'custom', message: 'insecure applies to tcp:// endpoints only', path: ['insecure'] });
+    if (h.insecure && h.tls) ctx.addIssue({ code: 'custom', message: 'insecure and tls exclude each other (allowed: one of them)', path: ['insecure'] });
+    if (tcp && !h.tls && !h.insecure) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a tcp:// engine needs TLS: without it the engine is not authenticated and anyone on the way can run containers as root on it (allowed: tls: { ca, cert, key }, or insecure: true to accept a plain-text engine, warned about on every run)',
+        path: ['tls'],
+      });
+    }
+    if (h.ssh && !h.endpoint.startsWith('ssh://')) ctx.addIssue({ code: 'custom', message: 'ssh applies to ssh:// endpoints only', path: ['ssh'] });
+  });
 
 export const configSchema = z
   .object({
@@ -84,6 +113,10 @@ export interface HostConfig {
   name: string;
   endpoint: string;
   tls?: { ca: string; cert: string; key: string };
+  /** tcp:// without TLS, accepted because the settings say so (warned about on every run). */
+  insecure?: boolean;
+  /** ssh:// only: the host key's fingerprints, or the known_hosts file; the login key. */
+  ssh?: { hostKey?: string[]; knownHosts?: string; identity?: string };
   platforms: Arch[];
   concurrency: number;
 }
@@ -139,7 +172,25 @@ export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
     mirrors: [...flagMirrors, ...config.mirrors],
     toolchains: config.toolchains,
     components: config.components,
-    ...(config.hosts ? { hosts: config.hosts.map((h) => ({ ...h, tls: h.tls && resolveTls(h.tls, file) })) } : {}),
+    ...(config.hosts ? { hosts: config.hosts.map((h) => hostFromConfig(h, file)) } : {}),
+  };
+}
+
+function hostFromConfig(h: NonNullable<Config['hosts']>[number], file: string | undefined): HostConfig {
+  const { ssh, ...rest } = h;
+  const rel = (p: string) => resolve(file ? dirname(resolve(file)) : process.cwd(), p);
+  return {
+    ...rest,
+    tls: h.tls && resolveTls(h.tls, file),
+    ...(ssh
+      ? {
+          ssh: {
+            ...(ssh.hostKey ? { hostKey: typeof ssh.hostKey === 'string' ? [ssh.hostKey] : ssh.hostKey } : {}),
+            ...(ssh.knownHosts ? { knownHosts: rel(ssh.knownHosts) } : {}),
+            ...(ssh.identity ? { identity: rel(ssh.identity) } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -149,9 +200,16 @@ function resolveTls(tls: NonNullable<HostConfig['tls']>, file: string | undefine
   return { ca: resolve(base, tls.ca), cert: resolve(base, tls.cert), key: resolve(base, tls.key) };
 }
 
-/** The farm when the config names no hosts: the local engine, its own arch native. */
+/**
+ * The farm when the config names no hosts: the local engine (or $DOCKER_HOST, with the docker CLI's
+ * DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH for a tcp:// one), its own arch native. A tcp:// DOCKER_HOST
+ * without TLS is refused when connecting, as in the settings (there: insecure: true).
+ */
 export function defaultHostConfig(concurrency = 2): HostConfig {
-  return { name: 'local', endpoint: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', platforms: [], concurrency };
+  const endpoint = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  const certs = process.env.DOCKER_CERT_PATH;
+  const tls = endpoint.startsWith('tcp://') && process.env.DOCKER_TLS_VERIFY === '1' && certs ? { tls: { ca: join(certs, 'ca.pem'), cert: join(certs, 'cert.pem'), key: join(certs, 'key.pem') } } : {};
+  return { name: 'local', endpoint, platforms: [], concurrency, ...tls };
 }
 
 function parseMirrorFlag(flag: string): Mirror {

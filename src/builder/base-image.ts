@@ -6,7 +6,7 @@
  * engine's arch, so it is not used). The image carries its content key as a label and is reused.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostNotReadyError } from '../errors.js';
@@ -41,10 +41,25 @@ export interface BaseImageOptions {
 export interface BaseImage {
   tag: string;
   id: string;
+  /** The content of its root filesystem: the digest of its layers (see baseDigestOf). */
+  digest: string;
   arch: Arch;
   key: string;
   source: 'pull' | 'debootstrap' | 'cache';
   seconds: number;
+}
+
+/**
+ * What a base image holds, as one digest: sha256 over its layers' diff ids (the digests of their
+ * uncompressed content). The image id is not used: it covers the image's config, whose creation
+ * date differs for every image made, even of the same root. A debootstrapped root is packed so that
+ * the same packages give the same bytes (see fromDebootstrap), so equal roots give equal digests on
+ * any engine.
+ */
+export function baseDigestOf(info: { RootFS?: { Layers?: string[] } }): string {
+  const layers = info.RootFS?.Layers ?? [];
+  if (layers.length === 0) throw new Error('the base image lists no layers');
+  return `sha256:${createHash('sha256').update(layers.join('\n')).digest('hex')}`;
 }
 
 export function baseImageTag(arch: Arch): string {
@@ -77,7 +92,7 @@ export async function ensureBaseImage(driver: DockerDriver, opts: BaseImageOptio
     const key = labels[LABEL_KEY];
     if (key !== contentKey(opts.arch, 'debootstrap') && key !== contentKey(opts.arch, 'pull')) return undefined;
     say('reuse', `base image ${tag} present (${img.Id.slice(7, 19)})`);
-    return { tag, id: img.Id, arch: opts.arch, key, source: 'cache', seconds: (Date.now() - started) / 1000 };
+    return { tag, id: img.Id, digest: baseDigestOf(img), arch: opts.arch, key, source: 'cache', seconds: (Date.now() - started) / 1000 };
   };
   const present = await reuse();
   if (present) return present;
@@ -137,15 +152,19 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
     }
 
     // Deterministic tar: sorted names, numeric owners, one mtime; no device nodes (the engine
-    // provides /dev), no kernel filesystems, no apt caches.
-    const epoch = await releaseEpoch(root);
+    // provides /dev), no kernel filesystems, no apt caches; the files debootstrap writes with the
+    // day or the machine in them made the same everywhere (normalizeRoot). The same packages then
+    // give the same bytes on any machine, and so the same base digest.
+    const epoch = (await packagesEpoch(root)) ?? (await releaseEpoch(root));
+    await normalizeRoot(root, epoch);
     const rootfs = join(work, 'rootfs.tar');
     say('tar', `packing the root (mtime ${epoch}) into ${rootfs}`);
     const tar = await runProc('tar', [
       '--sort=name', '--numeric-owner', `--mtime=@${epoch}`, '--clamp-mtime',
       '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
       '--exclude=./dev/*', '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./run/*',
-      '--exclude=./var/cache/apt/archives/*.deb', '--exclude=./var/lib/apt/lists/*', '--exclude=./debootstrap',
+      '--exclude=./var/cache/apt/archives/*.deb', '--exclude=./var/cache/apt/*.bin', '--exclude=./var/lib/apt/lists/*', '--exclude=./debootstrap',
+      '--exclude=./var/cache/debconf/*-old', '--exclude=./var/lib/dpkg/*-old', '--exclude=./var/cache/ldconfig/aux-cache',
       '-C', root, '-cf', rootfs, '.',
     ]);
     if (tar.code !== 0) throw new Error(`tar of the ${opts.arch} root failed:\n${tar.tail.join('\n')}`);
@@ -156,6 +175,54 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
     return await labelAndVerify(driver, opts, tag, key, dockerfile, [{ name: 'rootfs.tar', file: rootfs }], 'debootstrap', started);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The newest mtime of the files the packages ship (their documentation: set from the .debs, so the
+ * same package versions give the same time): every file debootstrap wrote later is clamped to it.
+ * Unlike the Release file's Date (which changes with every mirror push), it changes only with the
+ * packages.
+ */
+async function packagesEpoch(root: string): Promise<number | undefined> {
+  let newest = 0;
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) newest = Math.max(newest, Math.floor((await lstat(p)).mtimeMs / 1000));
+    }
+  };
+  await walk(join(root, 'usr/share/doc'));
+  return newest > 0 ? newest : undefined;
+}
+
+/**
+ * Make what debootstrap writes from the day and the machine the same everywhere: its logs (emptied,
+ * kept as files), the shadow files' "last changed" day (the epoch's), and the host's hostname and
+ * resolv.conf it copies in (which the engine replaces in every container anyway).
+ */
+async function normalizeRoot(root: string, epoch: number): Promise<void> {
+  const logs = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await logs(p);
+      else if (e.isFile()) await truncate(p, 0);
+    }
+  };
+  await logs(join(root, 'var/log'));
+  const day = String(Math.floor(epoch / 86400));
+  for (const f of ['etc/shadow', 'etc/shadow-']) {
+    const path = join(root, f);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const st = await stat(path);
+    await writeFile(path, text.replace(/^([^:\n]*:[^:\n]*:)\d+:/gm, `$1${day}:`), { mode: st.mode & 0o7777 });
+    await utimes(path, epoch, epoch);
+  }
+  for (const [f, content] of [['etc/hostname', 'localhost\n'], ['etc/resolv.conf', '']] as const) {
+    const path = join(root, f);
+    if ((await lstat(path).catch(() => undefined))?.isFile()) await writeFile(path, content);
   }
 }
 
@@ -200,6 +267,7 @@ async function labelAndVerify(
     await driver.removeImage(id).catch(() => undefined);
     throw new Error(`base image ${tag} records architecture ${info?.Architecture ?? '?'}, expected ${opts.arch}`);
   }
-  opts.onEvent?.({ scope: 'base', phase: 'done', message: `${tag} ready (${id.slice(7, 19)}, ${info.Architecture}, ${(info.Size / 1e6).toFixed(0)} MB)` });
-  return { tag, id, arch: opts.arch, key, source: how, seconds: (Date.now() - started) / 1000 };
+  const digest = baseDigestOf(info);
+  opts.onEvent?.({ scope: 'base', phase: 'done', message: `${tag} ready (${id.slice(7, 19)}, ${info.Architecture}, ${(info.Size / 1e6).toFixed(0)} MB, content ${digest.slice(7, 19)})` });
+  return { tag, id, digest, arch: opts.arch, key, source: how, seconds: (Date.now() - started) / 1000 };
 }

@@ -3,12 +3,15 @@
  * (mode 0600) for CRIO_BUILD_SIGNING_KEY or --signing-key; a passphrase, if wanted, comes from
  * $CRIO_BUILD_SIGNING_PASSPHRASE (never from a flag, where it would sit in shell history and ps).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../errors.js';
 import { generateSigningKey, SIGNING_PASSPHRASE_ENV } from '../publish/apt/index.js';
 
 interface GenerateArgs {
   out: string;
+  force: boolean;
   name: string;
   email: string;
   expire: string;
@@ -27,8 +30,13 @@ export const keysCommand: CommandModule = {
             .option('out', { type: 'string', demandOption: true, describe: 'file for the armored secret key (created mode 0600; keep it secret)' })
             .option('name', { type: 'string', default: 'crio-build archive', describe: 'the key\'s user ID name' })
             .option('email', { type: 'string', default: 'crio-build@localhost', describe: 'the key\'s user ID email' })
-            .option('expire', { type: 'string', default: '2y', describe: 'expiry: never, N days, Nd/Nw/Nm/Ny, or YYYY-MM-DD' }) as unknown as Argv<GenerateArgs>,
+            .option('expire', { type: 'string', default: '2y', describe: 'expiry: never, N days, Nd/Nw/Nm/Ny, or YYYY-MM-DD' })
+            .option('force', { type: 'boolean', default: false, describe: 'replace an existing key file (its key is lost: clients trust only the old one)' }) as unknown as Argv<GenerateArgs>,
         async (a) => {
+          // A repository's key is what every client trusts: replacing it by accident locks them all out.
+          if (existsSync(resolve(a.out)) && !a.force) {
+            throw new UsageError(`${resolve(a.out)} exists: not replacing a signing key`, 'every client of the repository trusts that key; give another --out, or --force to replace it');
+          }
           const passphrase = process.env[SIGNING_PASSPHRASE_ENV];
           const k = await generateSigningKey({ name: a.name, email: a.email, expire: a.expire, outFile: resolve(a.out), ...(passphrase ? { passphrase } : {}) });
           process.stdout.write(

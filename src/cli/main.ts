@@ -21,6 +21,7 @@ import { cacheCommand } from './cache.js';
 import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
 import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
 import { releaseToPublish } from '../publish/release-tree.js';
+import { recordPackaged } from '../publish/record.js';
 import { indexRelease, publishRelease } from '../publish/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
@@ -37,7 +38,7 @@ const EXIT_CODES = `Exit codes:
   2    usage error (unknown branch, arch, option or command)
   3    invalid recipe, config or lock file (file:line: field: problem)
   4    source error (unreachable remote, missing commit, checksum mismatch)
-  5    host not ready (Docker, qemu binfmt, disk): run \`crio-build doctor\`
+  5    host not ready (Docker, qemu binfmt, disk), or a build host that is not who it says: run \`crio-build doctor\`
   75   another run holds the cache or artifacts dir (with --no-wait)
   130  interrupted (143 on SIGTERM)
 
@@ -295,14 +296,16 @@ export function buildCli(argv: string[]) {
         const recipes = await loadRecipes(a.recipes && resolve(a.recipes));
         const branch = findBranch(recipes, a.branch);
         const events = stderrEvents(a.quiet);
-        const result = await packageBuiltOutputs({
-          artifactsDir: resolve(a.artifacts),
-          branch: { name: branch.name, kubernetes: await kubernetesOf(branch, lockPathFor(resolve(a.artifacts), branch.name)), components: Object.keys(branch.components) },
-          arch,
-          pauseImage,
-          onStep: (m) => events.step?.('package', m),
-        });
-        process.stdout.write(a.json ? JSON.stringify(result, null, 2) + '\n' : packagedAsText(result));
+        const artifactsDir = resolve(a.artifacts);
+        const kubernetes = await kubernetesOf(branch, a.lock ? resolve(a.lock) : lockPathFor(artifactsDir, branch.name));
+        const components = Object.keys(branch.components);
+        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, onStep: (m) => events.step?.('package', m) });
+        // The release record beside the packages, from the provenance the build left: what
+        // `crio-build publish` (and a nightly's other arches) release.
+        const recorded = await recordPackaged({ artifactsDir, branch: branch.name, kubernetes, arch, components, packaged: result, pauseImage });
+        if (recorded.record) events.step?.('package', `release record ${recorded.path} (release ${recorded.record.releaseTag})`);
+        else process.stderr.write(`crio-build: warning: no release record written: the build left no provenance for ${recorded.missing.join(', ')} (built by an older crio-build?); \`crio-build publish\` will not release these packages until they are built again\n`);
+        process.stdout.write(a.json ? JSON.stringify({ ...result, record: recorded.record ? recorded.path : null }, null, 2) + '\n' : packagedAsText(result));
       },
     )
     .command<BranchArgs>(
@@ -357,7 +360,7 @@ export function buildCli(argv: string[]) {
       (y) => commonOptions(y).option('json', { type: 'boolean', default: false }) as unknown as Argv<CommonArgs & { json: boolean }>,
       async (a) => {
         const settings = await settingsFrom(a);
-        const findings = await runDoctor({ cacheDir: settings.cacheDir, artifactsDir: resolve(a.artifacts) });
+        const findings = await runDoctor({ cacheDir: settings.cacheDir, artifactsDir: resolve(a.artifacts), hosts: settings.hosts });
         process.stdout.write((a.json ? JSON.stringify(findings, null, 2) : findingsAsText(findings)) + '\n');
         if (findings.some((f) => !f.ok)) process.exitCode = ExitCode.hostNotReady;
       },

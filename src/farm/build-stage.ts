@@ -3,21 +3,28 @@
  * hosts (./hosts.ts: a p-queue per host, native hosts first, jobs moved off a host that goes away),
  * each output stored in the cache under its content key. A job whose key is already there is a
  * cache hit and is not built again (unless forced). The host is not part of the key.
+ *
+ * A build's key includes its builder's key, which comes from what is in the builder image (every
+ * installed Debian package's version, the base's content): so the builder images are found (or
+ * made) first, on whichever host has them, the plan's keys are settled from them, and only then is
+ * the cache asked. An unchanged rerun only inspects the images.
  */
 import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultHostConfig, type HostConfig, type Settings } from '../config.js';
 import { CrioBuildError, ExitCode } from '../errors.js';
-import { builderSpecFor, type BuilderSpec } from '../builder/builder-image.js';
+import { builderSpecFor, type BuilderImage, type BuilderProvenance, type BuilderSpec } from '../builder/builder-image.js';
 import type { OnBuilderEvent } from '../builder/events.js';
 import { runBuild } from '../builder/run-build.js';
 import { removeStoppedContainers } from '../builder/containers.js';
 import type { BuildJob, BuildResult } from '../builder/types.js';
 import type { Fetched } from '../source/fetch.js';
 import { tempNameFor, writeFileAtomic } from '../util/atomic.js';
-import type { Plan, PlannedComponent } from './planner.js';
+import { refreshKeys, settleKeys, type Plan, type PlannedComponent } from './planner.js';
+import { buildKey } from './keys.js';
 import { writeBuiltComponentRecord } from '../package/stage.js';
+import { recordedComponent, writeComponentProvenance } from '../publish/record.js';
 import { HostPool, type AttemptContext, type FarmJob, type PoolOptions } from './hosts.js';
 
 export interface BuildStageOptions {
@@ -41,6 +48,8 @@ export interface BuildStageOptions {
 export interface FarmBuildResult extends BuildResult {
   /** The farm host that built it (absent in results cached before hosts were recorded). */
   host?: string;
+  /** The builder it was built in: its key, image, base and every installed Debian package. */
+  builder?: BuilderProvenance;
 }
 
 export interface BuiltComponentOutcome {
@@ -62,25 +71,8 @@ export function buildCacheDir(settings: Settings, key: string): string {
 export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOptions): Promise<BuiltComponentOutcome[]> {
   const base = join(opts.artifactsDir, plan.branch, plan.arch);
   const outcomes = new Map<string, BuiltComponentOutcome>();
-
-  // Cache hits first: a run with nothing to build needs no Docker host.
-  const misses: PlannedComponent[] = [];
-  for (const c of plan.components) {
-    const cached = buildCacheDir(opts.settings, c.buildKey);
-    if (opts.force || !existsSync(join(cached, 'result.json'))) {
-      misses.push(c);
-      continue;
-    }
-    opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: cache hit ${c.buildKey.slice(0, 12)}` });
-    const result = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as FarmBuildResult;
-    const outDir = join(base, 'build', c.name);
-    await publishOutputs(join(cached, 'out'), outDir);
-    await recordFor(c, plan, result, base);
-    outcomes.set(c.name, { component: c, result, outDir, cacheHit: true, host: result.host, attempts: 0 });
-  }
-
-  if (misses.length > 0) {
-    const pool = opts.pool ?? (await HostPool.connect(opts.hosts ?? opts.settings.hosts ?? [defaultHostConfig(opts.concurrency ?? 2)], { ...opts.poolOptions, onEvent: opts.onEvent }));
+  const pool = opts.pool ?? (await HostPool.connect(opts.hosts ?? opts.settings.hosts ?? [defaultHostConfig(opts.concurrency ?? 2)], { ...opts.poolOptions, onEvent: opts.onEvent }));
+  try {
     const builderOptions = { onEvent: opts.onEvent, base: { debCacheDir: join(opts.settings.cacheDir, 'debootstrap') } };
     // Containers an earlier run could not remove (its engine restarted or went away under it).
     for (const h of pool.upHosts()) {
@@ -88,63 +80,104 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
       if (removed.length > 0) opts.onEvent?.({ scope: 'build', phase: 'host', message: `host ${h.name}: removed ${removed.length} stopped container(s) an earlier run left (${removed.join(', ')})` });
     }
 
-    // One attempt of one component on one host: ensure the builder image there (seeded from
-    // another host when it has it), build into a scratch dir, then move it into the cache.
-    const attempt = async (c: PlannedComponent, spec: BuilderSpec, ctx: AttemptContext): Promise<BuiltComponentOutcome> => {
-      const cached = buildCacheDir(opts.settings, c.buildKey);
-      const outDir = join(base, 'build', c.name);
-      const logFile = join(base, 'logs', `${c.name}.log`);
-      // The log of the attempt on the host that went away is kept beside the new one.
-      if (ctx.movedFrom) await rename(logFile, join(base, 'logs', `${c.name}.attempt${ctx.attempt - 1}-${ctx.movedFrom.host}.log`)).catch(() => undefined);
-      const job = toJob(c, fetched, plan, logFile);
-      const builderImage = await pool.builderImage(ctx.host, spec, builderOptions);
-      const scratch = tempNameFor(cached);
-      job.outDir = join(scratch, 'out');
-      try {
-        const built = await runBuild(job, { driver: ctx.host.driver, hostArch: plan.hostArch, builderImage, onEvent: opts.onEvent, onLine: (l) => opts.onLine?.(c.name, l) });
-        // Given up on (its host was declared gone): the retry elsewhere owns the cache entry.
-        if (ctx.signal.aborted) throw new Error(`${c.name}: attempt on ${ctx.host.name} was given up`);
-        const result: FarmBuildResult = { ...built, host: ctx.host.name };
-        await writeFileAtomic(join(scratch, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-        await rm(cached, { recursive: true, force: true });
-        await mkdir(join(cached, '..'), { recursive: true });
-        await rename(scratch, cached);
-        await publishOutputs(join(cached, 'out'), outDir);
-        await recordFor(c, plan, result, base);
-        return { component: c, result, outDir, cacheHit: false, host: ctx.host.name, attempts: ctx.attempt };
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
-    };
+    // The builders first: their keys (from what their images hold) decide the builds' keys.
+    const specs = new Map<string, BuilderSpec>();
+    for (const c of plan.components) specs.set(c.builderJob, builderSpecFor(toJob(c, fetched, plan, ''), plan.hostArch));
+    const images = new Map<string, BuilderImage>();
+    await Promise.all([...specs].map(async ([job, spec]) => images.set(job, await pool.anyBuilderImage(spec, builderOptions))));
+    settleKeys(plan, new Map([...images].map(([job, img]) => [job, { key: img.key, baseDigest: img.provenance.base.digest }])));
 
-    const jobs: FarmJob<BuiltComponentOutcome>[] = misses.map((c) => {
-      // The builder is the plan's (its strategy and toolchain arch); the host is picked by where that platform is native.
-      const spec = builderSpecFor(toJob(c, fetched, plan, ''), plan.hostArch);
-      return { id: c.name, platform: spec.platform, run: (ctx) => attempt(c, spec, ctx) };
-    });
-    // Every build runs to its end even when another fails: what succeeded is cached for the rerun.
-    const settled = await pool.run(jobs);
-    const failed = settled.flatMap((s) => (s.status === 'done' ? [] : [{ name: s.id, error: s.error }]));
-    for (const s of settled) if (s.status === 'done') outcomes.set(s.id, s.value);
-    if (failed.length > 0) {
-      const err = failed.length === 1 ? failed[0]!.error : new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
-      // The summary lists every component: what was built (and cached for the rerun) and what failed.
-      throw Object.assign(err, { built: [...outcomes.values()], failures: failed });
+    const misses: PlannedComponent[] = [];
+    for (const c of plan.components) {
+      const cached = buildCacheDir(opts.settings, c.buildKey);
+      if (opts.force || !existsSync(join(cached, 'result.json'))) {
+        misses.push(c);
+        continue;
+      }
+      opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: cache hit ${c.buildKey.slice(0, 12)} (builder ${images.get(c.builderJob)!.key.slice(0, 12)})` });
+      const result = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as FarmBuildResult;
+      const outDir = join(base, 'build', c.name);
+      await publishOutputs(join(cached, 'out'), outDir);
+      const outcome: BuiltComponentOutcome = { component: c, result: { ...result, builder: result.builder ?? images.get(c.builderJob)!.provenance }, outDir, cacheHit: true, host: result.host, attempts: 0 };
+      await recordFor(outcome, plan, base);
+      outcomes.set(c.name, outcome);
     }
+
+    if (misses.length > 0) {
+      // One attempt of one component on one host: ensure the builder image there (seeded from
+      // another host when it has it), build into a scratch dir, then move it into the cache.
+      const attempt = async (c: PlannedComponent, spec: BuilderSpec, ctx: AttemptContext): Promise<BuiltComponentOutcome> => {
+        const outDir = join(base, 'build', c.name);
+        const logFile = join(base, 'logs', `${c.name}.log`);
+        // The log of the attempt on the host that went away is kept beside the new one.
+        if (ctx.movedFrom) await rename(logFile, join(base, 'logs', `${c.name}.attempt${ctx.attempt - 1}-${ctx.movedFrom.host}.log`)).catch(() => undefined);
+        const job = toJob(c, fetched, plan, logFile);
+        const builderImage = await pool.builderImage(ctx.host, spec, builderOptions);
+        // Copied from the host that had it, the image is the same; a host that had to make its own
+        // may have other package versions, and then this build is another build with its own key.
+        if (builderImage.key !== images.get(c.builderJob)!.key) {
+          const key = buildKey(c.buildInputs, builderImage.key);
+          opts.onEvent?.({ scope: 'build', phase: 'host', message: `${c.name}: host ${ctx.host.name} made its own builder (key ${builderImage.key.slice(0, 12)}, not ${images.get(c.builderJob)!.key.slice(0, 12)}): build key ${key.slice(0, 12)}` });
+          c.buildKey = key;
+          refreshKeys(plan);
+        }
+        const cached = buildCacheDir(opts.settings, c.buildKey);
+        const scratch = tempNameFor(cached);
+        job.outDir = join(scratch, 'out');
+        try {
+          const built = await runBuild(job, { driver: ctx.host.driver, hostArch: plan.hostArch, builderImage, onEvent: opts.onEvent, onLine: (l) => opts.onLine?.(c.name, l) });
+          // Given up on (its host was declared gone): the retry elsewhere owns the cache entry.
+          if (ctx.signal.aborted) throw new Error(`${c.name}: attempt on ${ctx.host.name} was given up`);
+          const result: FarmBuildResult = { ...built, host: ctx.host.name, builder: builderImage.provenance };
+          await writeFileAtomic(join(scratch, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+          await rm(cached, { recursive: true, force: true });
+          await mkdir(join(cached, '..'), { recursive: true });
+          await rename(scratch, cached);
+          await publishOutputs(join(cached, 'out'), outDir);
+          const outcome: BuiltComponentOutcome = { component: c, result, outDir, cacheHit: false, host: ctx.host.name, attempts: ctx.attempt };
+          await recordFor(outcome, plan, base);
+          return outcome;
+        } finally {
+          await rm(scratch, { recursive: true, force: true });
+        }
+      };
+
+      const jobs: FarmJob<BuiltComponentOutcome>[] = misses.map((c) => {
+        // The builder is the plan's (its strategy and toolchain arch); the host is picked by where that platform is native.
+        const spec = specs.get(c.builderJob)!;
+        return { id: c.name, platform: spec.platform, run: (ctx) => attempt(c, spec, ctx) };
+      });
+      // Every build runs to its end even when another fails: what succeeded is cached for the rerun.
+      const settled = await pool.run(jobs);
+      const failed = settled.flatMap((s) => (s.status === 'done' ? [] : [{ name: s.id, error: s.error }]));
+      for (const s of settled) if (s.status === 'done') outcomes.set(s.id, s.value);
+      if (failed.length > 0) {
+        const err = failed.length === 1 ? failed[0]!.error : new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
+        // The summary lists every component: what was built (and cached for the rerun) and what failed.
+        throw Object.assign(err, { built: [...outcomes.values()], failures: failed });
+      }
+    }
+    return plan.components.map((c) => outcomes.get(c.name)!);
+  } finally {
+    if (!opts.pool) await pool.close();
   }
-  return plan.components.map((c) => outcomes.get(c.name)!);
 }
 
-/** build/<component>.json beside the outputs: what `crio-build package` reads to package them later. */
-async function recordFor(c: PlannedComponent, plan: Plan, result: BuildResult, base: string): Promise<void> {
+/**
+ * Beside the outputs: build/<component>.json, what `crio-build package` packages them with, and
+ * provenance/<component>.json, what it records them with (so `crio-build publish` finds them).
+ */
+async function recordFor(o: BuiltComponentOutcome, plan: Plan, base: string): Promise<void> {
+  const c = o.component;
   await writeBuiltComponentRecord(join(base, 'build'), {
     name: c.name,
     version: c.source.version,
     commit: c.source.commit,
     commitTime: c.source.commitTime,
     arch: plan.arch,
-    shlibsDepends: result.shlibsDepends,
+    shlibsDepends: o.result.shlibsDepends,
   });
+  await writeComponentProvenance(join(base, 'provenance'), recordedComponent(c, o));
 }
 
 function toJob(c: PlannedComponent, fetched: Fetched, plan: Plan, logFile: string): BuildJob {

@@ -35,8 +35,9 @@ import {
   type BuilderSpec,
 } from '../builder/builder-image.js';
 import { InterruptedError, interruption } from '../builder/containers.js';
-import { connectDocker, LABEL_KIND, transferImage, type DockerDriver } from '../builder/docker.js';
+import { LABEL_KIND, transferImage, type DockerDriver } from '../builder/docker.js';
 import type { OnBuilderEvent } from '../builder/events.js';
+import { connectHost, HostTrustError, type HostDriver } from './host-trust.js';
 
 export interface FarmHost {
   readonly name: string;
@@ -146,8 +147,8 @@ export interface PoolOptions {
 }
 
 export interface ConnectPoolOptions extends PoolOptions {
-  /** How to reach a host (tests pass fakes); connectDocker by default. */
-  connect?: (cfg: HostConfig) => Promise<DockerDriver>;
+  /** How to reach a host (tests pass fakes); connectHost (which checks who the host is) by default. */
+  connect?: (cfg: HostConfig) => Promise<HostDriver>;
 }
 
 function shortReason(err: unknown): string {
@@ -178,12 +179,17 @@ export class HostPool {
    * takes the engine's own arch.
    */
   static async connect(configs: HostConfig[], opts: ConnectPoolOptions = {}): Promise<HostPool> {
-    const connect = opts.connect ?? ((c: HostConfig) => connectDocker({ host: c.endpoint, tls: c.tls }));
+    const warn = (message: string) => opts.onEvent?.({ scope: 'build', phase: 'host', message });
+    const connect = opts.connect ?? ((c: HostConfig) => connectHost(c, warn));
     const settled = await Promise.allSettled(
       configs.map(async (c) => {
         const driver = await connect(c);
-        const arch = await driver.hostArch();
+        const arch = await driver.hostArch().catch(async (err: unknown) => {
+          await driver.close?.();
+          throw err;
+        });
         if (c.platforms.length > 0 && !c.platforms.includes(arch)) {
+          await driver.close?.();
           throw new InvalidInputError(
             `host ${c.name} (${c.endpoint}): its engine runs on ${arch}, but the config says its platforms are [${c.platforms.join(', ')}]`,
             `list ${arch} among the host's platforms (the arches it runs natively)`,
@@ -197,20 +203,68 @@ export class HostPool {
     settled.forEach((s, i) => {
       const c = configs[i]!;
       if (s.status === 'fulfilled') hosts.push(s.value);
-      else if (s.reason instanceof InvalidInputError) throw s.reason;
+      // A host that is not who it says (or is configured wrong) stops the run: building elsewhere
+      // would hide it. Close what did connect first.
+      else if (s.reason instanceof InvalidInputError || s.reason instanceof HostTrustError) {
+        for (const x of settled) if (x.status === 'fulfilled') void (x.value.driver as HostDriver).close?.();
+        throw s.reason;
+      }
       else {
         problems.push(`${c.name} (${c.endpoint}): ${shortReason(s.reason)}`);
         opts.onEvent?.({ scope: 'build', phase: 'host', message: `host ${c.name} is not reachable (${shortReason(s.reason)}); building without it` });
       }
     });
     if (hosts.length === 0) {
-      throw new HostNotReadyError(`no Docker host of the farm answers:\n${problems.map((p) => `- ${p}`).join('\n')}`, 'start the engines (or fix the hosts: section of the config); `crio-build doctor` checks the local one');
+      throw new HostNotReadyError(`no Docker host of the farm answers:\n${problems.map((p) => `- ${p}`).join('\n')}`, 'start the engines (or fix the hosts: section of the config); `crio-build doctor` checks each of them');
     }
     return new HostPool(hosts, opts);
   }
 
   upHosts(): FarmHost[] {
     return this.hosts.filter((h) => h.state === 'up');
+  }
+
+  /** Close what connecting opened (ssh tunnels). The pool is not used afterwards. */
+  async close(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => (h.driver as HostDriver).close?.().catch(() => undefined)));
+  }
+
+  /** The builder image's tag on `host` if it has it already (its base and then the recipe-key tag); nothing is made. */
+  private async builderTagOn(host: FarmHost, spec: BuilderSpec, opts: BuilderImageOptions): Promise<string | undefined> {
+    const base = await host.driver.inspectImage(baseImageTag(spec.platform));
+    if (!base || base.Config?.Labels?.[LABEL_KIND] !== 'base' || base.Architecture !== spec.platform) return undefined;
+    const files = await builderFiles(join(opts.buildersDir ?? DEFAULT_BUILDERS_DIR, spec.name)).catch(() => []);
+    if (files.length === 0) return undefined;
+    const tag = builderTag(spec.name, await builderImageKey(spec, base.Id, files));
+    return (await host.driver.inspectImage(tag)) ? tag : undefined;
+  }
+
+  /**
+   * The builder image for `spec` on whichever host has it (nothing is built then), else made on a
+   * host native for its platform (else the first host up): the image whose content gives the
+   * builder's key, before the builds are keyed. A host that goes away meanwhile is left for the next.
+   */
+  async anyBuilderImage(spec: BuilderSpec, opts: BuilderImageOptions = {}): Promise<BuilderImage> {
+    for (const h of this.upHosts()) {
+      if (await this.builderTagOn(h, spec, opts).catch(() => undefined)) return this.builderImage(h, spec, opts);
+    }
+    for (;;) {
+      const up = this.upHosts();
+      const host = up.find((h) => h.platforms.includes(spec.platform)) ?? up[0];
+      if (!host) throw new HostLostError(`no Docker host of the farm is left to make the ${spec.name} builder for linux/${spec.platform}`);
+      try {
+        return await this.builderImage(host, spec, opts);
+      } catch (err) {
+        const alive = await this.probe(host);
+        if (alive.ok) throw err;
+        this.markDown(host, alive.reason);
+        this.images.delete(`${host.name}\0${this.specKey(spec, opts)}`);
+      }
+    }
+  }
+
+  private specKey(spec: BuilderSpec, opts: BuilderImageOptions): string {
+    return JSON.stringify([spec.name, spec.platform, spec.crossTarget ?? null, spec.toolchain.sha256, opts.buildersDir ?? null]);
   }
 
   private say(phase: string, message: string): void {
@@ -258,7 +312,7 @@ export class HostPool {
    * second host waits for the first one's build and then copies it instead of building it too.
    */
   builderImage(host: FarmHost, spec: BuilderSpec, opts: BuilderImageOptions = {}): Promise<BuilderImage> {
-    const specKey = JSON.stringify([spec.name, spec.platform, spec.crossTarget ?? null, spec.toolchain.sha256, opts.buildersDir ?? null]);
+    const specKey = this.specKey(spec, opts);
     const key = `${host.name}\0${specKey}`;
     let p = this.images.get(key);
     if (!p) {

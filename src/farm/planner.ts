@@ -10,8 +10,7 @@ import { findBranch, type LockedArchive, type LockedComponent, type Resolution }
 import { SUPPORTED_ARCHES, type Arch, type BranchRecipe, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
 import { applyMirrors } from '../source/mirror.js';
 import { bundleFileName, CHECKSUMS_FILE, debFileName, debName, debVersion } from '../package/naming.js';
-import { DEFAULT_BUILDERS_DIR } from '../builder/builder-image.js';
-import { contentKey, dirDigest } from './keys.js';
+import { buildKey, contentKey, PENDING_KEY, type BuildInputs } from './keys.js';
 
 export type JobKind = 'toolchain' | 'source' | 'base-image' | 'builder' | 'build' | 'package' | 'bundle' | 'checksums' | 'index';
 
@@ -19,7 +18,15 @@ export interface Job {
   id: string;
   kind: JobKind;
   deps: string[];
+  /**
+   * The content key; PENDING_KEY for the base image, the builder and everything made from them
+   * until the builder image exists (its key comes from what is in it: see settleKeys).
+   */
   key: string;
+  /** For a pending key: what will decide it. */
+  keyFrom?: string;
+  /** A build's inputs other than its builder (commit, build definition, toolchain), as a digest: known when planning. */
+  inputs?: string;
   /** File names this job adds to the release (packages, bundle, checksums, index files). */
   artifacts: string[];
   describe: string;
@@ -48,7 +55,13 @@ export interface PlannedComponent {
   /** The component's build with the branch's overrides applied. */
   build: BuildDefinition;
   package: { name: string; version: string; file: string };
+  /** The build's content key: PENDING_KEY until settleKeys has the builder's key. */
   buildKey: string;
+  /** What the build is made from, besides its builder (known now). */
+  buildInputs: BuildInputs;
+  /** The ids of its base-image and builder jobs. */
+  baseJob: string;
+  builderJob: string;
 }
 
 export interface Plan {
@@ -77,7 +90,6 @@ export function checkArch(arch: string): Arch {
 export interface PlanOptions {
   arch: Arch;
   strategy?: Strategy;
-  buildersDir?: string;
 }
 
 export async function plan(recipes: RecipeSet, resolution: Resolution, settings: Settings, opts: PlanOptions): Promise<Plan> {
@@ -88,7 +100,6 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     if (!jobs.some((j) => j.id === job.id)) jobs.push(job);
     return job;
   };
-  const builderDigests = new Map<string, string>();
   const components: PlannedComponent[] = [];
 
   for (const [name, locked] of Object.entries(resolution.components)) {
@@ -104,24 +115,32 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
 
     const source = add({ id: `source:${name}`, kind: 'source', deps: [], key: contentKey('source', { url: locked.url, commit: locked.commit }), artifacts: [], describe: `${locked.url} ${locked.ref.name} @ ${locked.commit.slice(0, 12)}` });
     const tc = add({ id: `toolchain:${toolchain.name}:${toolchain.arch}`, kind: 'toolchain', deps: [], key: contentKey('toolchain', { sha256: toolchain.sha256 }), artifacts: [], describe: `${toolchain.name} (${toolchain.version}) linux-${toolchain.arch} sha256:${toolchain.sha256.slice(0, 12)}` });
-    const base = add({ id: `base-image:bookworm-${platform}`, kind: 'base-image', deps: [], key: contentKey('base-image', { suite: 'bookworm', variant: 'minbase', platform }), artifacts: [], describe: `Debian bookworm linux/${platform}` });
-    if (!builderDigests.has(build.builder)) builderDigests.set(build.builder, await dirDigest(join(opts.buildersDir ?? DEFAULT_BUILDERS_DIR, build.builder)));
+    const base = add({
+      id: `base-image:bookworm-${platform}`,
+      kind: 'base-image',
+      deps: [],
+      key: PENDING_KEY,
+      keyFrom: 'the content of its root filesystem (its layers\' digest), once the image exists',
+      artifacts: [],
+      describe: `Debian bookworm linux/${platform}`,
+    });
     const builderVariant = strategy === 'cross' && platform !== opts.arch ? `cross-${opts.arch}` : 'native';
     const builder = add({
       id: `builder:${build.builder}:${platform}:${builderVariant}:${toolchain.name}`,
       kind: 'builder',
       deps: [base.id, tc.id],
-      key: contentKey('builder', { definition: builderDigests.get(build.builder), base: base.key, toolchain: toolchain.sha256, platform, variant: builderVariant }),
+      key: PENDING_KEY,
+      keyFrom: `what is in its image once made: the base's content, the version of every Debian package installed (dpkg-query), builders/${build.builder} and the toolchain (sha256:${toolchain.sha256.slice(0, 12)})`,
       artifacts: [],
       describe: `${build.builder} image for linux/${platform}${builderVariant === 'native' ? '' : ` (cross to ${opts.arch})`} with ${toolchain.name}`,
     });
-    const buildKey = contentKey('build', { component: name, build, commit: locked.commit, toolchain: toolchain.sha256, toolchainEnv: toolchain.env, builder: builder.key, strategy, arch: opts.arch });
-    add({ id: `build:${name}:${opts.arch}`, kind: 'build', deps: [source.id, builder.id], key: buildKey, artifacts: [], describe: `${name} ${locked.version} for linux/${opts.arch} (${strategy})` });
+    const buildInputs: BuildInputs = { component: name, build, commit: locked.commit, toolchain: toolchain.sha256, toolchainEnv: toolchain.env, strategy, arch: opts.arch };
+    add({ id: `build:${name}:${opts.arch}`, kind: 'build', deps: [source.id, builder.id], key: PENDING_KEY, keyFrom: 'its inputs (commit, build steps, toolchain) and the builder\'s key', inputs: contentKey('build-inputs', buildInputs), artifacts: [], describe: `${name} ${locked.version} for linux/${opts.arch} (${strategy})` });
 
     const pkgName = debName(name);
     const pkgVersion = debVersion(locked.version);
     const file = debFileName(pkgName, pkgVersion, opts.arch);
-    add({ id: `package:${pkgName}:${opts.arch}`, kind: 'package', deps: [`build:${name}:${opts.arch}`], key: contentKey('package', { build: buildKey, name: pkgName, version: pkgVersion }), artifacts: [file], describe: `${pkgName} ${pkgVersion} (.deb)` });
+    add({ id: `package:${pkgName}:${opts.arch}`, kind: 'package', deps: [`build:${name}:${opts.arch}`], key: PENDING_KEY, keyFrom: 'the build\'s key', artifacts: [file], describe: `${pkgName} ${pkgVersion} (.deb)` });
 
     components.push({
       name,
@@ -131,7 +150,10 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
       toolchain,
       build,
       package: { name: pkgName, version: pkgVersion, file },
-      buildKey,
+      buildKey: PENDING_KEY,
+      buildInputs,
+      baseJob: base.id,
+      builderJob: builder.id,
     });
   }
 
@@ -141,7 +163,8 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     id: `bundle:${opts.arch}`,
     kind: 'bundle',
     deps: packageJobs.map((j) => j.deps[0]!),
-    key: contentKey('bundle', { builds: components.map((c) => c.buildKey) }),
+    key: PENDING_KEY,
+    keyFrom: 'the builds\' keys',
     artifacts: [bundleFileName(opts.arch, criO?.version ?? 'unknown')],
     describe: `tarball bundle in cri-o's release-bundle layout`,
   });
@@ -149,7 +172,8 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     id: `checksums:${opts.arch}`,
     kind: 'checksums',
     deps: [...packageJobs.map((j) => j.id), bundle.id],
-    key: contentKey('checksums', { parts: [...packageJobs.map((j) => j.key), bundle.key] }),
+    key: PENDING_KEY,
+    keyFrom: 'the packages\' and the bundle\'s keys',
     artifacts: [CHECKSUMS_FILE],
     describe: 'SHA256SUMS over every artifact',
   });
@@ -157,12 +181,61 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     id: 'index',
     kind: 'index',
     deps: [sums.id],
-    key: contentKey('index', { parts: sums.key }),
+    key: PENDING_KEY,
+    keyFrom: 'the checksums\' key',
     artifacts: ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'Release.gpg', 'InRelease'],
     describe: 'signed apt repository index',
   });
 
   return { branch: resolution.branch, kubernetes: resolution.kubernetes, arch: opts.arch, hostArch: host, resolution, components, jobs };
+}
+
+/** What the build stage learnt of a builder image: its key, and the content digest of its base. */
+export interface SettledBuilder {
+  key: string;
+  baseDigest: string;
+}
+
+/**
+ * Fill in the keys the plan could not know: once the builder images exist, each component's build
+ * key is made from its inputs and its builder's key (the one formula, src/farm/keys.ts buildKey),
+ * and every job key downstream follows. The plan is updated in place (the package stage and the
+ * release record read the keys from it) and returned.
+ */
+export function settleKeys(plan: Plan, builders: ReadonlyMap<string, SettledBuilder>): Plan {
+  for (const c of plan.components) {
+    const b = builders.get(c.builderJob);
+    if (!b) throw new Error(`settleKeys: no builder key for ${c.builderJob}`);
+    c.buildKey = buildKey(c.buildInputs, b.key);
+    setKey(plan, c.builderJob, b.key);
+    setKey(plan, c.baseJob, contentKey('base-image', { digest: b.baseDigest }));
+    setKey(plan, `build:${c.name}:${plan.arch}`, c.buildKey);
+  }
+  refreshKeys(plan);
+  return plan;
+}
+
+/** Job keys made from the builds' keys (packages, bundle, checksums, index), again after a build key changed. */
+export function refreshKeys(plan: Plan): void {
+  const settled = plan.components.every((c) => c.buildKey !== PENDING_KEY);
+  for (const c of plan.components) {
+    setKey(plan, `build:${c.name}:${plan.arch}`, c.buildKey);
+    setKey(plan, `package:${c.package.name}:${plan.arch}`, c.buildKey === PENDING_KEY ? PENDING_KEY : contentKey('package', { build: c.buildKey, name: c.package.name, version: c.package.version }));
+  }
+  if (!settled) return;
+  const packageKeys = plan.jobs.filter((j) => j.kind === 'package').map((j) => j.key);
+  const bundle = contentKey('bundle', { builds: plan.components.map((c) => c.buildKey) });
+  setKey(plan, `bundle:${plan.arch}`, bundle);
+  const sums = contentKey('checksums', { parts: [...packageKeys, bundle] });
+  setKey(plan, `checksums:${plan.arch}`, sums);
+  setKey(plan, 'index', contentKey('index', { parts: sums }));
+}
+
+function setKey(plan: Plan, id: string, key: string): void {
+  const job = plan.jobs.find((j) => j.id === id);
+  if (!job) return;
+  job.key = key;
+  if (key !== PENDING_KEY) delete job.keyFrom;
 }
 
 /** The branch's toolchain: as resolved (a followed go.mod), else as the recipe names it (older locks). */

@@ -4,13 +4,15 @@
  * later run for another arch (or `crio-build nightly`) can assemble one release holding every arch,
  * and `--json` can print a manifest of every artifact with its inputs.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BuilderProvenance } from '../builder/builder-image.js';
 import type { BuiltComponentOutcome } from '../farm/build-stage.js';
-import type { Plan } from '../farm/planner.js';
-import type { PackageStageResult } from '../package/stage.js';
+import type { Plan, PlannedComponent } from '../farm/planner.js';
+import { packagesDir, type PackageStageResult } from '../package/stage.js';
 import type { Arch } from '../recipe/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { packagedKey } from './package-cache.js';
 
 export const RECORD_FILE = 'release.json';
 export const RECORD_FORMAT = 1;
@@ -36,6 +38,12 @@ export interface RecordedComponent {
   strategy: string;
   builderImage: string;
   buildKey: string;
+  /**
+   * The build environment: the builder's key and what it was made from, with the version of every
+   * Debian package installed in it (read back from the image), as Debian's .buildinfo records it.
+   * Absent in records made before builders were recorded.
+   */
+  builder?: BuilderProvenance;
   toolchain: { name: string; version: string; sha256: string; url: string };
   /** Which Docker host built it (absent when it came from the cache). */
   host?: string;
@@ -65,43 +73,121 @@ export function releaseTagFor(plan: Plan): { tag: string; nightly: boolean } {
   return { tag: `nightly-${plan.branch}`, nightly: true };
 }
 
+/** The same, from recorded components (ref: "tag v1.18.3" or "branch release-1.18"). */
+export function releaseTagOf(branch: string, components: readonly RecordedComponent[]): { tag: string; nightly: boolean } {
+  const m = /^tag (\S+)$/.exec(components.find((c) => c.name === 'cri-o')?.ref ?? '');
+  return m ? { tag: m[1]!, nightly: false } : { tag: `nightly-${branch}`, nightly: true };
+}
+
+/** One component as the record keeps it: its source, toolchain, builder and build key. */
+export function recordedComponent(c: PlannedComponent, b?: BuiltComponentOutcome): RecordedComponent {
+  const host = b?.result.host;
+  const builder = b?.result.builder;
+  return {
+    name: c.name,
+    version: c.source.version,
+    url: c.source.url,
+    ref: `${c.source.ref.kind} ${c.source.ref.name}`,
+    commit: c.source.commit,
+    commitTime: c.source.commitTime,
+    pinnedBy: c.source.pinnedBy,
+    strategy: c.strategy,
+    builderImage: b?.result.builderImage ?? c.builder,
+    buildKey: c.buildKey,
+    ...(builder ? { builder } : {}),
+    toolchain: { name: c.toolchain.name, version: c.toolchain.version, sha256: c.toolchain.sha256, url: c.toolchain.url },
+    ...(host ? { host } : {}),
+    cacheHit: b?.cacheHit ?? false,
+  };
+}
+
 export function makeRecord(plan: Plan, built: BuiltComponentOutcome[], packaged: PackageStageResult, key: string, now = new Date()): ReleaseRecord {
-  const { tag, nightly } = releaseTagFor(plan);
-  const crio = plan.components.find((c) => c.name === 'cri-o');
+  const components = plan.components.map((c) => recordedComponent(c, built.find((x) => x.component.name === c.name)));
+  return recordFrom({ branch: plan.branch, kubernetes: plan.kubernetes, arch: plan.arch, components, packaged, key, now });
+}
+
+function recordFrom(o: { branch: string; kubernetes: string; arch: Arch; components: RecordedComponent[]; packaged: PackageStageResult; key: string; now: Date }): ReleaseRecord {
+  const { tag, nightly } = releaseTagOf(o.branch, o.components);
   return {
     format: RECORD_FORMAT,
-    branch: plan.branch,
-    kubernetes: plan.kubernetes,
-    arch: plan.arch,
+    branch: o.branch,
+    kubernetes: o.kubernetes,
+    arch: o.arch,
     releaseTag: tag,
     nightly,
-    criOVersion: crio?.source.version ?? 'unknown',
-    packagedAt: now.toISOString(),
-    key,
-    components: plan.components.map((c) => {
-      const b = built.find((x) => x.component.name === c.name);
-      const host = (b?.result as { host?: string } | undefined)?.host;
-      return {
-        name: c.name,
-        version: c.source.version,
-        url: c.source.url,
-        ref: `${c.source.ref.kind} ${c.source.ref.name}`,
-        commit: c.source.commit,
-        commitTime: c.source.commitTime,
-        pinnedBy: c.source.pinnedBy,
-        strategy: c.strategy,
-        builderImage: b?.result.builderImage ?? c.builder,
-        buildKey: c.buildKey,
-        toolchain: { name: c.toolchain.name, version: c.toolchain.version, sha256: c.toolchain.sha256, url: c.toolchain.url },
-        ...(host ? { host } : {}),
-        cacheHit: b?.cacheHit ?? false,
-      };
-    }),
+    criOVersion: o.components.find((c) => c.name === 'cri-o')?.version ?? 'unknown',
+    packagedAt: o.now.toISOString(),
+    key: o.key,
+    components: o.components,
     artifacts: [
-      ...packaged.debs.map((d) => ({ file: d.file, sha256: d.sha256, size: d.size, package: { name: d.name, version: d.version }, component: d.component })),
-      { file: packaged.bundle.file, sha256: packaged.bundle.sha256, size: packaged.bundle.size, component: 'bundle' },
+      ...o.packaged.debs.map((d) => ({ file: d.file, sha256: d.sha256, size: d.size, package: { name: d.name, version: d.version }, component: d.component })),
+      { file: o.packaged.bundle.file, sha256: o.packaged.bundle.sha256, size: o.packaged.bundle.size, component: 'bundle' },
     ],
   };
+}
+
+// ---- Provenance beside the build outputs, for `crio-build package` --------------------------------
+
+/**
+ * artifacts/<branch>/<arch>/provenance/<component>.json: how the build stage recorded one
+ * component's build (beside build/, which holds only the outputs and what packaging reads).
+ */
+export function provenanceDir(artifactsDir: string, branch: string, arch: Arch): string {
+  return join(artifactsDir, branch, arch, 'provenance');
+}
+
+export function provenancePath(dir: string, component: string): string {
+  return join(dir, `${component}.json`);
+}
+
+export async function writeComponentProvenance(dir: string, c: RecordedComponent): Promise<string> {
+  const path = provenancePath(dir, c.name);
+  await writeFileAtomic(path, `${JSON.stringify(c, null, 2)}\n`);
+  return path;
+}
+
+/**
+ * After `crio-build package`: the release record of what was packaged, made from the provenance
+ * the build stage left beside the outputs (what was built, not what a newer plan says), so that
+ * `crio-build publish` finds it. Without the provenance of every component (outputs built by an
+ * older crio-build) no record is written, and a record left from an earlier packaging is removed:
+ * it would describe other files. Returns the record, or why there is none.
+ */
+export async function recordPackaged(o: {
+  artifactsDir: string;
+  branch: string;
+  kubernetes: string;
+  arch: Arch;
+  components: readonly string[];
+  packaged: PackageStageResult;
+  pauseImage?: string;
+  now?: Date;
+}): Promise<{ record: ReleaseRecord; path: string } | { record?: undefined; missing: string[] }> {
+  const dir = provenanceDir(o.artifactsDir, o.branch, o.arch);
+  const components: RecordedComponent[] = [];
+  const missing: string[] = [];
+  for (const name of o.components) {
+    const text = await readFile(provenancePath(dir, name), 'utf8').catch(() => undefined);
+    const c = text === undefined ? undefined : (JSON.parse(text) as RecordedComponent);
+    if (!c || c.name !== name || !/^[0-9a-f]{64}$/.test(c.buildKey)) missing.push(provenancePath(dir, name));
+    else components.push(c);
+  }
+  const out = packagesDir(o.artifactsDir, o.branch, o.arch);
+  if (missing.length > 0) {
+    await rm(recordPath(out), { force: true });
+    return { missing };
+  }
+  // The same key the pipeline's package stage gives these builds (publish/package-cache.ts), so a
+  // later full run sees these packages as up to date.
+  const asPlan = {
+    branch: o.branch,
+    kubernetes: o.kubernetes,
+    arch: o.arch,
+    components: components.map((c) => ({ name: c.name, buildKey: c.buildKey, source: { version: c.version, commit: c.commit, commitTime: c.commitTime } })),
+  } as unknown as Plan;
+  const key = await packagedKey(asPlan, o.pauseImage);
+  const record = recordFrom({ branch: o.branch, kubernetes: o.kubernetes, arch: o.arch, components, packaged: o.packaged, key, now: o.now ?? new Date() });
+  return { record, path: await writeRecord(out, record) };
 }
 
 export function recordPath(packagesDir: string): string {

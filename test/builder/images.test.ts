@@ -95,7 +95,10 @@ describe('builder images', () => {
     const again = await ensureBuilderImage(driver, spec);
     assert.equal(again.built, false);
     assert.equal(again.id, first.id);
-    assert.equal(again.tag, `crio-build/builder-debian-bookworm:${again.key}`);
+    assert.equal(again.tag, `crio-build/builder-debian-bookworm:${again.recipeKey}`);
+    assert.equal(again.key, first.key, 'the builder key is read back from the image, not made again');
+    assert.match(again.key, /^[0-9a-f]{64}$/);
+    assert.ok(again.provenance.packages.some((p) => /^gcc-12-aarch64-linux-gnu:amd64 /.test(p)), 'the cross compiler is among the packages');
     assert.ok(Date.now() - t < 3000, `reuse took ${Date.now() - t} ms`);
     const listed = (await listBuilders(driver)).find((b) => b.id === first.id);
     assert.ok(listed, 'listed');
@@ -103,6 +106,8 @@ describe('builder images', () => {
     assert.equal(listed.crossTarget, 'arm64');
     // The key has the toolchain's sha256, not its name: whoever built it first named it.
     assert.equal(listed.key, first.key);
+    assert.equal(listed.recipeKey, first.recipeKey);
+    assert.equal(listed.packages, first.provenance.packages.length);
     // The image really has the target's compiler and libraries, and the toolchain from the context.
     const ok = await driver.client.run(first.tag, ['sh', '-c', 'aarch64-linux-gnu-gcc --version && aarch64-linux-gnu-pkg-config --libs glib-2.0 libseccomp && go version && id -un'], process.stderr, {
       Labels: { 'io.crio-build.managed': 'true', 'io.crio-build.run': defaultRunId },
@@ -111,7 +116,7 @@ describe('builder images', () => {
     assert.equal((ok[0] as { StatusCode: number }).StatusCode, 0);
   });
 
-  it('the content key follows the toolchain, the base, the platform and the builder files', async () => {
+  it('the recipe key (the tag) follows the toolchain, the base, the platform and the builder files', async () => {
     const files = await builderFiles(join(DEFAULT_BUILDERS_DIR, 'debian-bookworm'));
     const tc = await toolchain('amd64');
     const spec: BuilderSpec = { name: 'debian-bookworm', platform: 'amd64', toolchain: tc };

@@ -15,7 +15,6 @@ import type { BuilderEvent } from '../../src/builder/events.js';
 import { CrioBuildError, HostNotReadyError, InvalidInputError } from '../../src/errors.js';
 import { buildAll, buildCacheDir, type BuiltComponentOutcome } from '../../src/farm/build-stage.js';
 import { chooseHost, DependencyFailedError, HostLostError, HostPool, makeHost, type FarmHost, type FarmJob } from '../../src/farm/hosts.js';
-import { contentKey } from '../../src/farm/keys.js';
 import { plan as makePlan, type Plan } from '../../src/farm/planner.js';
 import type { Arch } from '../../src/recipe/schema.js';
 import { loadRecipes } from '../../src/recipe/loader.js';
@@ -116,7 +115,7 @@ describe('farm hosts: config and endpoints', () => {
     ['concurrency 0', '{ name: a, endpoint: "unix:///s.sock", platforms: [amd64], concurrency: 0 }', /hosts\.0\.concurrency/],
     ['concurrency 65', '{ name: a, endpoint: "unix:///s.sock", platforms: [amd64], concurrency: 65 }', /hosts\.0\.concurrency/],
     ['no platforms', '{ name: a, endpoint: "unix:///s.sock", platforms: [], concurrency: 1 }', /hosts\.0\.platforms/],
-    ['an unknown key', '{ name: a, endpoint: "unix:///s.sock", platforms: [amd64], concurrency: 1, weight: 3 }', /hosts\.0\.weight: unknown key "weight" \(allowed: name, endpoint, tls, platforms, concurrency\)/],
+    ['an unknown key', '{ name: a, endpoint: "unix:///s.sock", platforms: [amd64], concurrency: 1, weight: 3 }', /hosts\.0\.weight: unknown key "weight" \(allowed: name, endpoint, tls, insecure, ssh, platforms, concurrency\)/],
   ] as const) {
     test(`rejects ${what}`, async () => {
       const file = await writeConfig(`hosts:\n  - ${entry}\n`);
@@ -462,7 +461,11 @@ describe('farm hosts: two real Docker engines (release-1.18 arm64, cross)', () =
     // plain builds), so the engine is surely stopped while a build is running on it.
     const slow: Plan = {
       ...plan,
-      components: plan.components.map((c) => ({ ...c, build: { ...c.build, steps: [['sleep', '4'], ...c.build.steps] }, buildKey: contentKey('build', { slowed: c.buildKey, sleep: 4 }) })),
+      components: plan.components.map((c) => {
+        const build = { ...c.build, steps: [['sleep', '4'], ...c.build.steps] };
+        return { ...c, build, buildInputs: { ...c.buildInputs, build } };
+      }),
+      jobs: plan.jobs.map((j) => ({ ...j })),
     };
     const events: BuilderEvent[] = [];
     const s = await withCache('fault');

@@ -16,7 +16,7 @@ interface PlanJson {
   arch: string;
   lock: string;
   components: { name: string; version: string; commit: string; pinnedBy: string; strategy: string; builder: string; fetchUrl: string; url: string; toolchain: { name: string; arch: string; fetchUrl: string; sha256: string; overridden: boolean }; package: { name: string; version: string; file: string }; key: string }[];
-  jobs: { id: string; kind: string; deps: string[]; key: string }[];
+  jobs: { id: string; kind: string; deps: string[]; key: string; keyFrom?: string; inputs?: string }[];
   artifacts: { name: string; job: string; key: string }[];
 }
 
@@ -66,14 +66,25 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
       assert.equal(c.toolchain.overridden, true);
       assert.equal(c.toolchain.arch, 'amd64', 'cross builds run the host toolchain');
       assert.equal(c.toolchain.fetchUrl, site.toolchains.amd64.url);
-      assert.match(c.key, /^[0-9a-f]{64}$/);
+      // A build's key needs its builder's, which comes from what the builder image holds: it is
+      // decided when the image exists (the build stage), and the plan says so.
+      assert.equal(c.key, 'pending:builder');
     }
+    for (const j of p.jobs) {
+      if (j.kind === 'source' || j.kind === 'toolchain') assert.match(j.key, /^[0-9a-f]{64}$/, `${j.id} is keyed when planning`);
+      else {
+        assert.equal(j.key, 'pending:builder', `${j.id} waits for the builder image`);
+        assert.ok(j.keyFrom && j.keyFrom.length > 10, `${j.id} says what decides its key`);
+      }
+      if (j.kind === 'build') assert.match(j.inputs ?? '', /^[0-9a-f]{64}$/, `${j.id} has the digest of its inputs`);
+    }
+    assert.match(p.jobs.find((j) => j.kind === 'builder')!.keyFrom!, /dpkg-query/);
     const names = p.artifacts.map((a) => a.name);
     for (const expected of ['cri-o-conmon_2.0.19-1_arm64.deb', 'containernetworking-plugins_0.8.1-1_arm64.deb', 'cri-tools_1.18.0-1_arm64.deb', 'SHA256SUMS', 'InRelease', 'Packages']) {
       assert.ok(names.includes(expected), `artifacts lack ${expected}: ${names.join(' ')}`);
     }
     assert.ok(names.some((n) => /^cri-o\.arm64\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/.test(n)), 'bundle named like cri-o\'s release bundle');
-    for (const a of p.artifacts) assert.match(a.key, /^[0-9a-f]{64}$/);
+    for (const a of p.artifacts) assert.equal(a.key, 'pending:builder');
     // The job graph is in dependency order.
     const seen = new Set<string>();
     for (const j of p.jobs) {
@@ -90,18 +101,23 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
     assert.match(r.stdout, /conmon\s+2\.0\.19\s+tag v2\.0\.19\s+[0-9a-f]{12} \(pin swapped by config\)\s+cross/);
     assert.match(r.stdout, /cni-plugins\s+0\.8\.1\s+tag v0\.8\.1\s+[0-9a-f]{12} \(pin swapped by config\)/);
     assert.match(r.stdout, /Artifacts:/);
+    assert.match(r.stdout, /builder:debian-bookworm:amd64:cross-arm64:go1\.13\.10\s+pending:builder/);
   });
 
-  test('emulate uses the target toolchain; keys are stable and change only with their inputs', async () => {
+  const inputs = (p: PlanJson) => p.jobs.filter((j) => j.kind === 'build').map((j) => j.inputs);
+  const buildInputs = (p: PlanJson, component: string) => p.jobs.find((j) => j.id === `build:${component}:arm64`)!.inputs;
+
+  test('emulate uses the target toolchain; build inputs are stable and change only with their inputs', async () => {
     const cross = await plan();
     const again = await plan();
-    assert.deepEqual(again.components.map((c) => c.key), cross.components.map((c) => c.key), 'same inputs, same keys');
+    assert.deepEqual(inputs(again), inputs(cross), 'same inputs, same digests');
     const emulate = await plan(['--strategy', 'emulate']);
     for (const c of emulate.components) {
       assert.equal(c.toolchain.arch, 'arm64');
       assert.equal(c.toolchain.sha256, site.toolchains.arm64.sha256);
     }
-    assert.notDeepEqual(emulate.components.map((c) => c.key), cross.components.map((c) => c.key));
+    assert.notDeepEqual(inputs(emulate), inputs(cross));
+    assert.notEqual(emulate.jobs.find((j) => j.kind === 'builder')!.id, cross.jobs.find((j) => j.kind === 'builder')!.id, 'another builder');
   });
 
   test('fetch puts every source and toolchain in the cache, verified', async () => {
@@ -130,8 +146,8 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
     const afterChange = await plan();
     const key = (p: PlanJson, n: string) => p.components.find((c) => c.name === n)!;
     assert.equal(key(afterChange, 'cri-o').commit, newHead);
-    assert.notEqual(key(afterChange, 'cri-o').key, key(before, 'cri-o').key);
-    assert.equal(key(afterChange, 'conmon').key, key(before, 'conmon').key);
+    assert.notEqual(buildInputs(afterChange, 'cri-o'), buildInputs(before, 'cri-o'));
+    assert.equal(buildInputs(afterChange, 'conmon'), buildInputs(before, 'conmon'));
     const cmp = (await import('node:child_process')).spawnSync('dpkg', ['--compare-versions', key(afterChange, 'cri-o').package.version, 'gt', key(before, 'cri-o').package.version]);
     assert.equal(cmp.status, 0, 'each nightly sorts above the previous one');
 
@@ -139,7 +155,8 @@ describe('plan and fetch (real recipes, fixture upstreams)', () => {
     renameSync(site.upstreams.root, site.upstreams.root + '.gone');
     try {
       const replay = await plan(['--lock', lockCopy]);
-      assert.deepEqual(replay.components.map((c) => [c.name, c.commit, c.key]), before.components.map((c) => [c.name, c.commit, c.key]));
+      assert.deepEqual(replay.components.map((c) => [c.name, c.commit]), before.components.map((c) => [c.name, c.commit]));
+      assert.deepEqual(inputs(replay), inputs(before));
       const r = await runCli(['fetch', 'release-1.18', '--arch', 'arm64', '--lock', lockCopy, ...site.args]);
       assert.equal(r.code, 0, r.stderr);
       const live = await runCli(['plan', 'release-1.18', '--arch', 'arm64', ...site.args]);
@@ -190,8 +207,12 @@ describe('per-branch and per-component overrides', () => {
     assert.equal(p.components.find((c) => c.name === 'cri-o')!.toolchain.name, 'go1.13.10', 'other components keep the branch toolchain');
     assert.ok(p.jobs.some((j) => j.id === 'toolchain:go1.12.17:amd64'));
     const base = await runCli(['plan', 'release-1.18', '--arch', 'arm64', '--json', ...site.args]);
-    const baseTools = (JSON.parse(base.stdout) as PlanJson).components.find((c) => c.name === 'cri-tools')!;
-    assert.notEqual(tools.key, baseTools.key);
+    const basePlan = JSON.parse(base.stdout) as PlanJson;
+    const inputsOf = (q: PlanJson) => q.jobs.find((j) => j.id === 'build:cri-tools:arm64')!.inputs;
+    assert.notEqual(inputsOf(p), inputsOf(basePlan), 'another toolchain and env: other build inputs');
+    assert.equal(p.jobs.find((j) => j.id === 'build:cri-o:arm64')!.inputs, basePlan.jobs.find((j) => j.id === 'build:cri-o:arm64')!.inputs);
+    // cri-tools now builds in a builder with another toolchain: a builder job of its own.
+    assert.deepEqual(p.jobs.filter((j) => j.kind === 'builder').map((j) => j.id).sort(), ['builder:debian-bookworm:amd64:cross-arm64:go1.12.17', 'builder:debian-bookworm:amd64:cross-arm64:go1.13.10']);
   });
 });
 

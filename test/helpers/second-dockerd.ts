@@ -8,6 +8,12 @@
  * It runs in a network namespace of its own (`unshare --net`): a dockerd started with `--bridge
  * none` deletes the host's `docker0` interface at start-up (moby's removeDefaultBridgeInterface),
  * which in the shared namespace took the main engine's default bridge away from every other test.
+ *
+ * With `network: 'nat'` it instead runs in the host's namespace on a bridge of its own (made here,
+ * never docker0), NATed to the outside by three iptables rules of its own (the engine touches no
+ * iptables): its image builds reach Debian's mirror, as a second build machine's would. Only then
+ * can it also listen on tcp://127.0.0.1 (`tcp`), with TLS (--tlsverify) when given certificates.
+ * Everything it adds (bridge, rules) is removed by cleanup().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,12 +40,65 @@ export interface SecondEngine {
 }
 
 const started: ChildProcess[] = [];
-// A test process that dies without its after() hooks must not leave a daemon running.
+const networks = new Set<{ down(): void }>();
+// A test process that dies without its after() hooks must not leave a daemon (or its rules) behind.
 process.on('exit', () => {
   for (const c of started) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(c.pid, 'SIGTERM');
+  for (const n of networks) n.down();
 });
 
-export async function startSecondDockerd(opts: { storageDriver?: string; readyTimeoutMs?: number } = {}): Promise<SecondEngine> {
+export interface SecondDockerdOptions {
+  storageDriver?: string;
+  readyTimeoutMs?: number;
+  /** 'none' (default): a network namespace of its own, no network. 'nat': see the file's head. */
+  network?: 'none' | 'nat';
+  /** network 'nat' only: also listen on tcp://127.0.0.1:<port>, with TLS when `tls` is given. */
+  tcp?: { port: number; tls?: { ca: string; cert: string; key: string } };
+}
+
+/** The bridge and iptables rules of a 'nat' engine, so cleanup() can take them away again. */
+function natNetwork(): { bridge: string; subnet: string; gateway: string; rules: string[][]; up(): void; down(): void } {
+  const taken = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
+  let third = 0;
+  for (let i = 0; i < 50 && (!third || taken.includes(`10.213.${third}.`)); i++) third = 1 + Math.floor(Math.random() * 250);
+  const bridge = `crb${Math.random().toString(16).slice(2, 8)}`;
+  const subnet = `10.213.${third}.0/24`;
+  const gateway = `10.213.${third}.1`;
+  const rules = [
+    ['-t', 'nat', 'POSTROUTING', '-s', subnet, '!', '-o', bridge, '-j', 'MASQUERADE'],
+    ['-t', 'filter', 'FORWARD', '-i', bridge, '-j', 'ACCEPT'],
+    ['-t', 'filter', 'FORWARD', '-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
+  ];
+  const rule = (op: string, r: string[]) => [r[0]!, r[1]!, op, ...r.slice(2)];
+  return {
+    bridge,
+    subnet,
+    gateway,
+    rules,
+    up() {
+      execFileSync('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
+      execFileSync('ip', ['addr', 'add', `${gateway}/24`, 'dev', bridge]);
+      execFileSync('ip', ['link', 'set', bridge, 'up']);
+      for (const r of rules) execFileSync('iptables', rule('-I', r));
+    },
+    down() {
+      for (const r of rules) {
+        try {
+          execFileSync('iptables', rule('-D', r), { stdio: 'ignore' });
+        } catch {
+          /* not there */
+        }
+      }
+      try {
+        execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+      } catch {
+        /* not there */
+      }
+    },
+  };
+}
+
+export async function startSecondDockerd(opts: SecondDockerdOptions = {}): Promise<SecondEngine> {
   // Short path: the managed containerd's sockets live under the exec root (unix paths max 107 bytes).
   const root = mkdtempSync('/tmp/crio-build-dockerd2-');
   const socket = join(root, 'docker.sock');
@@ -52,18 +111,29 @@ export async function startSecondDockerd(opts: { storageDriver?: string; readyTi
     '--exec-root', join(root, 'exec'),
     '--pidfile', join(root, 'docker.pid'),
     '--config-file', configFile,
-    '--bridge', 'none',
     '--iptables=false',
     '--ip-masq=false',
     '--ip-forward=false',
   ];
+  const nat = opts.network === 'nat' ? natNetwork() : undefined;
+  args.push('--bridge', nat ? nat.bridge : 'none');
+  if (nat) args.push('--userland-proxy=false');
+  if (opts.tcp) {
+    if (!nat) throw new Error('a tcp listener needs network: nat (the host\'s namespace)');
+    args.push('--host', `tcp://127.0.0.1:${opts.tcp.port}`);
+    if (opts.tcp.tls) args.push('--tlsverify', '--tlscacert', opts.tcp.tls.ca, '--tlscert', opts.tcp.tls.cert, '--tlskey', opts.tcp.tls.key);
+  }
   if (opts.storageDriver) args.push('--storage-driver', opts.storageDriver);
+  if (nat) {
+    nat.up();
+    networks.add(nat);
+  }
   let child: ChildProcess;
   let exited: Promise<void>;
   const launch = () => {
     const fd = openSync(logPath, 'a');
     // unshare execs dockerd (no fork): the child's pid is the daemon's.
-    child = spawn('unshare', ['--net', '--', 'dockerd', ...args], { stdio: ['ignore', fd, fd] });
+    child = nat ? spawn('dockerd', args, { stdio: ['ignore', fd, fd] }) : spawn('unshare', ['--net', '--', 'dockerd', ...args], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     started.push(child);
     const c = child;
@@ -100,6 +170,10 @@ export async function startSecondDockerd(opts: { storageDriver?: string; readyTi
       }
     }
     rmSync(root, { recursive: true, force: true });
+    if (nat) {
+      nat.down();
+      networks.delete(nat);
+    }
   };
 
   const ready = async (): Promise<DockerDriver> => {

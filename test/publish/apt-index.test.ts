@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, watch } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -250,8 +250,14 @@ describe('Release file', () => {
     assert.deepEqual(
       r.files.map((f) => f.name).filter((n) => !n.startsWith('pool/')),
       ['crio-build-archive-keyring.asc', 'crio-build-archive-keyring.gpg', 'dists/stable/InRelease', 'dists/stable/Release', 'dists/stable/Release.gpg',
-        ...['amd64', 'arm64'].flatMap((a) => ['', '.gz', '.xz'].map((x) => `dists/stable/main/binary-${a}/Packages${x}`))],
+        ...['amd64', 'arm64'].flatMap((a) => [
+          ...['', '.gz', '.xz'].map((x) => `dists/stable/main/binary-${a}/Packages${x}`),
+          // Each index also by its hash (Acquire-By-Hash: see by-hash.test.ts).
+          ...r.files.filter((f) => f.name.startsWith(`dists/stable/main/binary-${a}/by-hash/SHA256/`)).map((f) => f.name),
+        ])],
     );
+    assert.equal(r.files.filter((f) => f.name.includes('/by-hash/SHA256/')).length, 6);
+    assert.match(release, /^Acquire-By-Hash: yes$/m);
     for (const f of r.files) {
       const data = await readFile(f.path);
       assert.equal(f.sha256, sha256(data), f.name);
@@ -334,6 +340,14 @@ describe('apt on this machine accepts the repository and refuses tampering, fore
         const forged = (await readFile(join(d, 'Packages'), 'utf8')).replace(/^Version: 1\.1-1$/m, 'Version: 9.9-9');
         await writeFile(join(d, 'Packages'), forged);
         await mustRun('sh', ['-c', 'gzip -9n < Packages > Packages.gz && xz -c < Packages > Packages.xz'], { cwd: d });
+        // dists: what apt fetches is the by-hash copy the Release names; the forger replaces those too.
+        if (layout === 'dists') {
+          for (const h of await readdir(join(d, 'by-hash', 'SHA256'))) {
+            const old = await readFile(join(d, 'by-hash', 'SHA256', h));
+            const form = old[0] === 0x1f && old[1] === 0x8b ? 'Packages.gz' : old[0] === 0xfd && old.subarray(1, 5).toString() === '7zXZ' ? 'Packages.xz' : 'Packages';
+            await writeFile(join(d, 'by-hash', 'SHA256', h), await readFile(join(d, form)));
+          }
+        }
       }
       const { server, apt } = await client(`tampered-${layout}`, dir, layout === 'flat' ? flat : dists);
       try {

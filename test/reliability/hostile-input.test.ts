@@ -388,8 +388,10 @@ describe('hostile input to the parsers', () => {
     cpSync(DEFAULT_RECIPES_DIR, dir, { recursive: true });
     const branch = join(dir, 'branches/release-1.18.yaml');
     const text = readFileSync(branch, 'utf8');
+    const pinned = 'conmon: { tag: v2.0.19 }';
+    assert.ok(text.includes(pinned), `the recipe pins conmon as ${pinned}`);
     for (const tag of ['toString', 'constructor', 'valueOf', 'hasOwnProperty']) {
-      writeFileSync(branch, text.replace('conmon: { tag: v2.0.11 }', `conmon: { tag: ${tag} }`));
+      writeFileSync(branch, text.replace(pinned, `conmon: { tag: ${tag} }`));
       await assert.rejects(loadRecipes(dir), (e: Error) => e instanceof InvalidInputError && new RegExp(`components\\.conmon\\.tag: tag "${tag}" is not pinned`).test(e.message), tag);
     }
     assert.doesNotMatch(text, /^overrides:/m);

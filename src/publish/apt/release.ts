@@ -64,6 +64,8 @@ export interface ReleaseContent {
   components?: readonly string[];
   /** Index files, paths relative to the Release file's directory. */
   files: ReadonlyArray<{ path: string; data: Buffer }>;
+  /** The indexes are also at by-hash/SHA256/<sha256> beside them (dists layout): apt then fetches them by hash. */
+  acquireByHash?: boolean;
 }
 
 export function renderRelease(info: ReleaseInfo, c: ReleaseContent): string {
@@ -75,6 +77,7 @@ export function renderRelease(info: ReleaseInfo, c: ReleaseContent): string {
     ['Codename', info.codename ?? info.suite],
     ['Date', releaseDate(c.date)],
     ['Valid-Until', info.validFor !== undefined ? releaseDate(new Date(c.date.getTime() + info.validFor * 1000)) : undefined],
+    ['Acquire-By-Hash', c.acquireByHash ? 'yes' : undefined],
     ['Architectures', c.architectures.join(' ')],
     ['Components', c.components?.join(' ')],
     ['Description', info.description],

@@ -9,6 +9,7 @@ import { StanzaCache, type ReadStats } from './cache.js';
 import { planLayout, type LayoutKind } from './layout.js';
 import { checkUnique, describeDeb, packagesFiles, renderPackages, type IndexedDeb } from './packages.js';
 import { checkReleaseInfo, renderRelease, type ReleaseInfo } from './release.js';
+import { retain, type RetentionOptions, type RetentionResult } from './retention.js';
 import { withSigner, type SigningKey } from './sign.js';
 import { Staging } from './staging.js';
 
@@ -32,6 +33,8 @@ export interface RepositoryOptions {
   cacheFile?: string;
   /** The clock for Date and Valid-Until. Default: the system clock. */
   now?: () => Date;
+  /** dists layout: how long replaced by-hash indexes and unreferenced pool files stay (retention.ts). */
+  retention?: RetentionOptions;
 }
 
 export interface RepositoryFile {
@@ -52,6 +55,8 @@ export interface RepositoryResult {
   /** Fingerprint of the signing key. */
   fingerprint: string;
   stats: ReadStats;
+  /** dists layout: what the update removed, and the pool files waiting out their grace period. */
+  retention?: RetentionResult;
 }
 
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
@@ -114,12 +119,18 @@ async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<Reposit
     }
   }
   const underRelease = (rel: string): string => (plan.releaseDir === '' ? rel : rel.slice(plan.releaseDir.length + 1));
+  // dists: each index also under its content hash, so a client holding the previous Release still
+  // finds the indexes that one names while this one is swapped in (retention.ts keeps them).
+  const byHash = kind === 'dists';
+  const hashed = byHash ? indexFiles.map((f) => ({ rel: `${f.rel.slice(0, f.rel.lastIndexOf('/'))}/by-hash/SHA256/${sha256(f.data)}`, data: f.data, packages: f.rel.endsWith('/Packages') })) : [];
+  const now = (opts.now ?? (() => new Date()))();
   const release = Buffer.from(
     renderRelease(opts.release, {
-      date: (opts.now ?? (() => new Date()))(),
+      date: now,
       architectures,
       ...(plan.components ? { components: plan.components } : {}),
       files: indexFiles.map((f) => ({ path: underRelease(f.rel), data: f.data })),
+      acquireByHash: byHash,
     }),
   );
   // The key lives on disk (in a private temporary home) only while these two run.
@@ -131,6 +142,7 @@ async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<Reposit
 
   const rel = (name: string): string => (plan.releaseDir === '' ? name : `${plan.releaseDir}/${name}`);
   const written: Array<{ rel: string; data: Buffer; last: boolean }> = [
+    ...hashed.map((f) => ({ rel: f.rel, data: f.data, last: false })),
     ...indexFiles.map((f) => ({ ...f, last: false })),
     { rel: `${keyringName}.asc`, data: publicKey.armored, last: false },
     { rel: `${keyringName}.gpg`, data: publicKey.binary, last: false },
@@ -148,6 +160,7 @@ async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<Reposit
     throw err;
   }
   await cache.save();
+  const retention = byHash ? await retain(dir, opts.release.suite, { files: hashed.map((f) => f.rel), packages: hashed.filter((f) => f.packages).map((f) => f.rel) }, now, opts.retention) : undefined;
 
   const files: RepositoryFile[] = [
     ...plan.placements.map((p) => ({ name: p.rel, sha256: p.deb.sha256, size: p.deb.size })),
@@ -162,6 +175,7 @@ async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<Reposit
     sourcesLine: `deb [signed-by=/usr/share/keyrings/${keyringName}.gpg] ${BASE_URL_PLACEHOLDER} ${plan.sourcesSuffix}`,
     fingerprint,
     stats: { ...cache.stats },
+    ...(retention ? { retention } : {}),
   };
 }
 
