@@ -158,9 +158,11 @@ describe('builder images that differ by one package version', () => {
 
     const t1 = Date.now();
     const pinned = await ensureBuilderImage(driver, spec, { buildersDir: dir });
-    timings.push(`small pinned image built in ${((Date.now() - t1) / 1000).toFixed(1)}s`);
+    timings.push(`small pinned image ${pinned.built ? 'built' : 'found'} in ${((Date.now() - t1) / 1000).toFixed(1)}s`);
     t.diagnostic(timings.join('; '));
-    assert.equal(pinned.built, true);
+    // Made here, or by an earlier run on this engine (the same pins give the same image): either
+    // way it is another image than the unpinned one, and what it holds is checked below.
+    assert.notEqual(pinned.tag, unpinned.tag);
     assert.equal(pinned.provenance.pins, 'pins/amd64.lock');
     // Same definition (pins are not part of it), same base, same toolchain: only the package differs.
     assert.equal(pinned.provenance.definition, unpinned.provenance.definition);
