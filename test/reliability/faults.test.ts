@@ -378,13 +378,13 @@ describe('fault injection: a fault in a real run, then a rerun that converges to
       const art = await artifactsDir('github502');
       fake.resetCounters();
       fake.inject('upload-asset', { kind: 'status', status: 502 }, 1, (q) => q.name?.startsWith('cri-o_') ?? false);
-      fake.inject('upload-asset', { kind: 'status', status: 502 }, 1, (q) => q.name?.startsWith('conmon_') ?? false);
+      fake.inject('upload-asset', { kind: 'status', status: 502 }, 1, (q) => q.name?.startsWith('cri-o-conmon_') ?? false);
       fake.inject('upload-asset', { kind: 'secondary-rate-limit', retryAfter: 1 }, 1, (q) => q.name === 'Packages');
       const r = await runCli(cliArgs(site.config('github'), cache, art, ['--publish', '--repo', 'o/r502']), envFor());
       assert.equal(r.code, 0, r.stderr.slice(-3000));
 
       const ups = uploadsTo('o/r502');
-      assert.deepEqual(ups.filter((q) => q.status === 502).map((q) => nameOf(q.url).replace(/_.*/, '_')).sort(), ['conmon_', 'cri-o_'], 'two 502s were answered');
+      assert.deepEqual(ups.filter((q) => q.status === 502).map((q) => nameOf(q.url).replace(/_.*/, '_')).sort(), ['cri-o-conmon_', 'cri-o_'], 'two 502s were answered');
       assert.deepEqual(ups.filter((q) => q.status === 403).map((q) => nameOf(q.url)), ['Packages'], 'one secondary rate limit was answered');
       t.diagnostic(`said: ${r.stderr.split('\n').filter((l) => l.startsWith('github: ')).join(' | ')}`);
       assert.match(r.stderr, /^github: secondary rate limit on POST \S+\?name=Packages\S*; waiting 1s before retry 1 of 3$/m, 'the rate limit is said');
