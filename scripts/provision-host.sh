@@ -14,6 +14,7 @@ PACKAGES=(
   qemu-user-static binfmt-support             # arm64 containers and binaries on an amd64 host
   debootstrap                                 # base images when no registry can be reached
   dpkg-dev lintian systemd xz-utils           # dpkg-deb, lintian and systemd-analyze judge our packages
+  shellcheck                                  # judges the crio-preflight script the cri-o package ships
   binutils-aarch64-linux-gnu binutils-x86-64-linux-gnu  # strip for the other arch when packaging
   gnupg                                       # apt repository signing and apt's verification
   git ca-certificates
