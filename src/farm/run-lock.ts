@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { CrioBuildError, ExitCode, type ExitCodeValue } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 
 /** EX_TEMPFAIL from sysexits.h; ExitCode.busy once src/errors.ts has it. */
 export const BUSY_EXIT_CODE = ((ExitCode as Record<string, number>)['busy'] ?? 75) as ExitCodeValue;
@@ -183,7 +183,7 @@ export async function acquireRunLock(dir: string, opts: RunLockOptions): Promise
     if (release) {
       const holder: RunLockHolder = { pid: process.pid, host: hostname(), command: opts.command ?? defaultCommand(), since: new Date().toISOString(), dir: real, token };
       try {
-        await writeFileAtomic(infoPath, JSON.stringify(holder, null, 2) + '\n');
+        await writeJsonAtomic(infoPath, holder);
       } catch (err) {
         await release().catch(() => undefined);
         throw err;

@@ -12,7 +12,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CrioBuildError, ExitCode, HostNotReadyError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
 import { writeBundle, bundleInput } from './bundle.js';
 import { writeSha256Sums } from './checksums.js';
@@ -245,7 +245,7 @@ export function builtRecordPath(dir: string, component: string): string {
 /** Writes the record `loadBuiltComponents` reads (for the build stage). */
 export async function writeBuiltComponentRecord(dir: string, record: BuiltComponentRecord): Promise<string> {
   const path = builtRecordPath(dir, record.name);
-  await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+  await writeJsonAtomic(path, record);
   return path;
 }
 

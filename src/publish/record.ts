@@ -11,7 +11,7 @@ import type { BuiltComponentOutcome } from '../farm/build-stage.js';
 import type { Plan, PlannedComponent } from '../farm/planner.js';
 import { packagesDir, type PackageStageResult } from '../package/stage.js';
 import type { Arch } from '../recipe/schema.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import { packagedKey } from './package-cache.js';
 
 export const RECORD_FILE = 'release.json';
@@ -142,7 +142,7 @@ export function provenancePath(dir: string, component: string): string {
 
 export async function writeComponentProvenance(dir: string, c: RecordedComponent): Promise<string> {
   const path = provenancePath(dir, c.name);
-  await writeFileAtomic(path, `${JSON.stringify(c, null, 2)}\n`);
+  await writeJsonAtomic(path, c);
   return path;
 }
 
@@ -196,7 +196,7 @@ export function recordPath(packagesDir: string): string {
 
 export async function writeRecord(packagesDir: string, record: ReleaseRecord): Promise<string> {
   const path = recordPath(packagesDir);
-  await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+  await writeJsonAtomic(path, record);
   return path;
 }
 

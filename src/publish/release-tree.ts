@@ -17,7 +17,7 @@ import { CHECKSUMS_FILE } from '../package/naming.js';
 import { BuildOutputsMissingError, packagesDir } from '../package/stage.js';
 import { CrioBuildError, ExitCode } from '../errors.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readRecord, type ReleaseRecord } from './record.js';
 
 export const MANIFEST_FILE = 'crio-build-manifest.json';
@@ -125,7 +125,7 @@ export async function assembleRelease(input: AssembleInput): Promise<AssembledRe
     }
     const checksums = renderSha256Sums(sums);
     await writeFileAtomic(join(work, CHECKSUMS_FILE), checksums);
-    await writeFileAtomic(join(work, MANIFEST_FILE), `${JSON.stringify(manifest(input.tag, input.records), null, 2)}\n`);
+    await writeJsonAtomic(join(work, MANIFEST_FILE), manifest(input.tag, input.records));
     await input.writeIndex(work, debs);
     await writeFileAtomic(join(work, NOTES_FILE), input.notes(checksums));
     await swapIn(work, final);

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import type { Resolution } from './resolver.js';
 import type { BranchRecipe } from './schema.js';
 import { dirName, gitCommit, refName, safeName, sha256Hex, sourceUrl } from './schema.js';
@@ -57,7 +57,7 @@ export async function readLock(file: string, branch: string, components: string[
 }
 
 export async function writeLock(file: string, resolution: Resolution): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(resolution, null, 2) + '\n');
+  await writeJsonAtomic(file, resolution);
 }
 
 /**

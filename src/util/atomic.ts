@@ -28,3 +28,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw err;
   }
 }
+
+/** A JSON record (2-space indent, trailing newline), written atomically: every record file's form. */
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}

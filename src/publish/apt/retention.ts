@@ -14,7 +14,7 @@
 // file: no index names it, web servers commonly do not list it).
 import { readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
 
 export const STATE_FILE = '.crio-build-repository.json';
 const FORMAT = 1;
@@ -125,7 +125,7 @@ export async function retain(root: string, suite: string, current: { files: stri
     }
   }
   state.unreferenced = unreferenced;
-  await writeFileAtomic(join(root, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  await writeJsonAtomic(join(root, STATE_FILE), state);
   return { byHashRemoved: byHashRemoved.sort(), poolRemoved: poolRemoved.sort(), poolWaiting: poolWaiting.sort() };
 }
 
