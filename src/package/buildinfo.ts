@@ -33,6 +33,10 @@ export function buildDependency(pkg: string, buildArch: string): string {
   return `${arch === buildArch || arch === 'all' ? name : `${name}:${arch}`} (= ${version})`;
 }
 
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 /** NAME="value", with backslashes and double quotes escaped (deb-buildinfo(5), Environment). */
 function envLine(name: string, value: string): string {
   return `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -49,7 +53,8 @@ export function renderBuildinfo(b: BuildinfoInput): string {
     if (/[\n\r]/.test(k + v)) throw new Error(`buildinfo: environment variable ${k} holds a line break`);
   }
   const env = Object.entries(p.environment ?? {}).sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0));
-  const deps = p.builder.packages.map((x) => buildDependency(x, p.builder.platform));
+  // By package name, as dpkg-genbuildinfo lists them (dpkg-query's "name:arch" order puts apt-x before apt).
+  const deps = p.builder.packages.map((x) => buildDependency(x, p.builder.platform)).sort((x, y) => byteOrder(x.split(' ')[0]!, y.split(' ')[0]!));
   const fields: string[] = [
     'Format: 1.0\n',
     `Source: ${b.name}\n`,

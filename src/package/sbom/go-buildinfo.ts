@@ -68,23 +68,23 @@ export function readGoBuildInfo(data: Buffer, where = 'binary'): GoBuildInfo | u
   const ptrSize = header[14] as number;
   const flags = header[15] as number;
   let goVersion: string;
-  let modinfo: string;
+  let modinfo: Buffer;
   let format: GoBuildInfo['format'];
   if (flags & 2) {
     format = 'inline';
     const v = readVarintString(header, HEADER_SIZE, where);
     const m = readVarintString(header, v.next, where);
-    goVersion = v.value;
+    goVersion = v.value.toString('utf8');
     modinfo = m.value;
   } else {
     format = 'pointers';
     if (ptrSize !== 8 && ptrSize !== 4) throw new GoBuildInfoError(`${where}: Go build info has pointer size ${ptrSize} (expected 4 or 8)`);
     if (flags & 1) throw new GoBuildInfoError(`${where}: big-endian Go build info in a little-endian ELF file`);
-    goVersion = readGoString(img, readPointer(header, 16, ptrSize), ptrSize, where);
+    goVersion = readGoString(img, readPointer(header, 16, ptrSize), ptrSize, where).toString('utf8');
     modinfo = readGoString(img, readPointer(header, 16 + ptrSize, ptrSize), ptrSize, where);
   }
   if (goVersion === '') return undefined;
-  return { goVersion, format, ...parseModInfo(stripSentinels(modinfo)) };
+  return { goVersion, format, ...parseModInfo(stripSentinels(modinfo).toString('utf8')) };
 }
 
 /** Where the header lives: the .go.buildinfo section, else the first writable, non-executable PT_LOAD segment. */
@@ -107,7 +107,7 @@ function findHeader(region: Buffer): number {
   }
 }
 
-function readVarintString(buf: Buffer, offset: number, where: string): { value: string; next: number } {
+function readVarintString(buf: Buffer, offset: number, where: string): { value: Buffer; next: number } {
   let len = 0;
   let shift = 0;
   let i = offset;
@@ -119,7 +119,7 @@ function readVarintString(buf: Buffer, offset: number, where: string): { value: 
     shift += 7;
   }
   if (i + len > buf.length) throw new GoBuildInfoError(`${where}: Go build info: a string of ${len} bytes runs past the end of the data`);
-  return { value: buf.toString('utf8', i, i + len), next: i + len };
+  return { value: buf.subarray(i, i + len), next: i + len };
 }
 
 function readPointer(buf: Buffer, offset: number, ptrSize: number): number {
@@ -127,23 +127,26 @@ function readPointer(buf: Buffer, offset: number, ptrSize: number): number {
 }
 
 /** A Go string header {data, len} at `vaddr`, and the bytes it points to. */
-function readGoString(img: ElfImage, vaddr: number, ptrSize: number, where: string): string {
+function readGoString(img: ElfImage, vaddr: number, ptrSize: number, where: string): Buffer {
   const hdr = readVirtual(img, vaddr, 2 * ptrSize);
   if (!hdr) throw new GoBuildInfoError(`${where}: Go build info points to address 0x${vaddr.toString(16)}, which no PT_LOAD segment maps from the file`);
   const data = readPointer(hdr, 0, ptrSize);
   const len = readPointer(hdr, ptrSize, ptrSize);
-  if (len === 0) return '';
+  if (len === 0) return Buffer.alloc(0);
   if (len > img.data.length) throw new GoBuildInfoError(`${where}: Go build info string of ${len} bytes is longer than the file`);
   const bytes = readVirtual(img, data, len);
   if (!bytes) throw new GoBuildInfoError(`${where}: Go build info string at 0x${data.toString(16)} (${len} bytes) is not mapped from the file`);
-  return bytes.toString('utf8');
+  return bytes;
 }
 
-/** cmd/go frames the module info with 16-byte sentinels; without them there is none. */
-export function stripSentinels(mod: string): string {
+/**
+ * cmd/go frames the module info with 16-byte sentinels (binary, not UTF-8: cut as bytes); without
+ * them there is none.
+ */
+export function stripSentinels(mod: Buffer): Buffer {
   // Go's check: at least 33 bytes, and a newline 17 bytes from the end (the last line's end).
-  if (mod.length >= 33 && mod[mod.length - 17] === '\n') return mod.slice(16, mod.length - 16);
-  return '';
+  if (mod.length >= 33 && mod[mod.length - 17] === 0x0a) return mod.subarray(16, mod.length - 16);
+  return Buffer.alloc(0);
 }
 
 /**

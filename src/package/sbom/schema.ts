@@ -109,7 +109,7 @@ const spdxPackage = {
   additionalProperties: false,
   // 7.8: a package whose files were not analyzed lists no files and has no verification code.
   if: { properties: { filesAnalyzed: { const: false } }, required: ['filesAnalyzed'] },
-  then: { not: { anyOf: [{ required: ['hasFiles'] }, { required: ['packageVerificationCode'] }] } },
+  then: { properties: { hasFiles: false, packageVerificationCode: false } },
 } as const;
 
 const spdxFile = {
