@@ -12,7 +12,9 @@ import { describe, test } from 'node:test';
 import { parseSha256Sums } from '../../src/package/checksums.js';
 import { packagesDir } from '../../src/package/stage.js';
 import { recordIntact, resultFromRecord } from '../../src/publish/package-cache.js';
-import { RECORD_FORMAT, type RecordedArtifact, type ReleaseRecord } from '../../src/publish/record.js';
+import type { BuiltComponentOutcome } from '../../src/farm/build-stage.js';
+import type { PlannedComponent } from '../../src/farm/planner.js';
+import { buildProvenanceOf, RECORD_FORMAT, recordedComponent, type RecordedArtifact, type ReleaseRecord } from '../../src/publish/record.js';
 import { assembleRelease } from '../../src/publish/release-tree.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -54,6 +56,34 @@ async function packaged(artifactsDir: string): Promise<ReleaseRecord> {
 }
 
 describe('documents in the release record and the release directory', () => {
+  test('the recorded build: licence from the recipe, the environment the builder gave it (cross: the target\'s CC), its source path', () => {
+    const planned = {
+      name: 'cri-o',
+      license: 'Apache-2.0',
+      source: { url: 'https://github.com/cri-o/cri-o', ref: { kind: 'tag', name: 'v1.18.3' }, commit: 'a'.repeat(40), commitTime: 1590494400, version: '1.18.3', pinnedBy: 'recipe' },
+      strategy: 'cross',
+      builder: 'debian-bookworm',
+      toolchain: { name: 'go1.13.10', version: '1.13.10', sha256: 'b'.repeat(64), url: 'https://dl.google.com/go/go1.13.10.linux-amd64.tar.gz', root: 'go', env: { GO111MODULE: 'on' } },
+      build: { cgo: true, buildTags: ['seccomp'], env: { GOFLAGS: '-trimpath', MY_TOKEN: 'never' } },
+      buildKey: 'c'.repeat(64),
+    } as unknown as PlannedComponent;
+    const builder = { key: 'd'.repeat(64), image: 'i', imageId: 'sha256:e', name: 'debian-bookworm', platform: 'amd64', crossTarget: 'arm64', base: { id: 'x', digest: 'y' }, definition: 'z', packages: ['gcc:amd64 4:12.2.0-3'] };
+    const outcome = { component: planned, result: { builderImage: 'i', builder, host: 'local' }, cacheHit: false } as unknown as BuiltComponentOutcome;
+    const rc = recordedComponent(planned, outcome);
+    assert.equal(rc.license, 'Apache-2.0');
+    assert.equal(rc.buildPath, '/build/src');
+    assert.equal(rc.environment?.GOARCH, 'arm64');
+    assert.equal(rc.environment?.CC, 'aarch64-linux-gnu-gcc', 'a cross build: the target\'s compiler');
+    assert.equal(rc.environment?.SOURCE_DATE_EPOCH, '1590494400');
+    assert.equal(rc.environment?.GO111MODULE, 'on');
+    assert.equal(rc.environment?.MY_TOKEN, undefined, 'nothing named like a secret');
+    assert.equal(rc.environment?.HOME, undefined);
+    const p = buildProvenanceOf(rc);
+    assert.deepEqual(p, { url: 'https://github.com/cri-o/cri-o', ref: 'tag v1.18.3', toolchain: rc.toolchain, license: 'Apache-2.0', builder, environment: rc.environment, buildPath: '/build/src' });
+    // Without a builder (a plan only), no environment is claimed.
+    assert.equal(recordedComponent(planned).environment, undefined);
+  });
+
   test('a record read back gives the .debs, the bundle and the documents apart', async () => {
     const art = await tempDir();
     const record = await packaged(art);
