@@ -14,7 +14,7 @@ import { fetchAll, type Fetched } from './source/fetch.js';
 import { buildAll, type BuiltComponentOutcome } from './farm/build-stage.js';
 import { packageAll, packagesDir, type PackageStageResult } from './package/stage.js';
 import { firstLine as firstLineOf, JobLog } from './farm/jobs.js';
-import { makeRecord, readRecord, releaseTagFor, writeRecord } from './publish/record.js';
+import { buildProvenanceOf, makeRecord, readRecord, recordedComponent, releaseTagFor, writeRecord } from './publish/record.js';
 import { packagedKey, recordIntact, resultFromRecord } from './publish/package-cache.js';
 import { indexRelease, publishRelease, type IndexedRelease, type IndexOptions, type PublishOptions, type PublishOutcome } from './publish/stage.js';
 
@@ -155,6 +155,8 @@ const stages: Stage[] = [
           arch: plan.arch,
           outDir: b.outDir,
           shlibsDepends: b.result.shlibsDepends,
+          // Source, licence, toolchain, builder and environment: for the SBOMs and .buildinfo files.
+          provenance: buildProvenanceOf(recordedComponent(b.component, b)),
         })),
         outDir,
         pauseImage: ctx.opts.pauseImage,

@@ -14,7 +14,7 @@ export const TOOLCHAIN_DIR = '/opt/toolchain';
 export const GNU_TRIPLET: Record<Arch, string> = { arm64: 'aarch64-linux-gnu', amd64: 'x86_64-linux-gnu' };
 
 /** Where the source tree is unpacked: under GOPATH for GOPATH-mode projects, else /build/src. */
-export function sourceDir(job: Pick<BuildJob, 'build'>): string {
+export function sourceDir(job: { build: Pick<BuildJob['build'], 'gopath'> }): string {
   return job.build.gopath ? posix.join(GOPATH, 'src', job.build.gopath) : `${BUILD_ROOT}/src`;
 }
 
@@ -39,7 +39,7 @@ export function goInstallDir(arch: Arch, cross: boolean): string {
  * writes in GOPATH mode); other braces (Go templates, `{}`) are left as they are. `cross` says
  * whether the container's arch differs from the target's.
  */
-export function substitute(s: string, job: Pick<BuildJob, 'version' | 'source' | 'build' | 'arch'>, cross = false): string {
+export function substitute(s: string, job: EnvJob, cross = false): string {
   return s.replace(PLACEHOLDER, (_, name: string) => {
     switch (name) {
       case 'goInstallDir':
@@ -60,11 +60,20 @@ export function substitute(s: string, job: Pick<BuildJob, 'version' | 'source' |
   });
 }
 
+/** What the environment is made from: a BuildJob, or the same fields from a plan (src/publish/record.ts). */
+export interface EnvJob {
+  arch: BuildJob['arch'];
+  version: string;
+  build: Pick<BuildJob['build'], 'buildTags' | 'cgo' | 'env' | 'gopath'>;
+  source: Pick<BuildJob['source'], 'commit' | 'commitTime'>;
+  toolchain: Pick<BuildJob['toolchain'], 'root' | 'env'>;
+}
+
 /**
  * The build environment, lowest precedence first: ours, then the toolchain's, then the recipe's.
- * `crossFrom` is set when the container's arch differs from the target (a cross build).
+ * `cross` is set when the container's arch differs from the target (a cross build).
  */
-export function buildEnv(job: BuildJob, cross: boolean): Record<string, string> {
+export function buildEnv(job: EnvJob, cross: boolean): Record<string, string> {
   const goroot = posix.join(TOOLCHAIN_DIR, job.toolchain.root);
   const env: Record<string, string> = {
     HOME: '/home/builder',
@@ -103,6 +112,24 @@ export function buildEnv(job: BuildJob, cross: boolean): Record<string, string> 
   for (const [k, v] of Object.entries(job.toolchain.env)) env[k] = substitute(v, job, cross);
   for (const [k, v] of Object.entries(job.build.env)) env[k] = substitute(v, job, cross);
   return env;
+}
+
+/** Names that could hold a credential: never recorded, even though a build env holds none of ours. */
+const SECRET_NAME = /(TOKEN|SECRET|PASSW|PASSPHRASE|CREDENTIAL|PRIVATE|(^|_)KEY$)/i;
+
+/**
+ * The part of a build environment that is written into provenance and .buildinfo files: everything
+ * that shapes the build (GOOS, GOARCH, CGO_ENABLED, GOFLAGS, CC, SOURCE_DATE_EPOCH, the recipe's
+ * variables ...), without the build user's identity (HOME, USER) and without anything whose name
+ * suggests a secret. Sorted by name.
+ */
+export function recordableEnvironment(env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(env).sort()) {
+    if (k === 'HOME' || k === 'USER' || SECRET_NAME.test(k)) continue;
+    out[k] = env[k] as string;
+  }
+  return out;
 }
 
 export function envList(env: Record<string, string>): string[] {

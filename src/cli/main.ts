@@ -21,7 +21,7 @@ import { cacheCommand } from './cache.js';
 import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
 import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
 import { releaseToPublish } from '../publish/release-tree.js';
-import { recordPackaged } from '../publish/record.js';
+import { buildProvenanceOf, provenanceDir, readComponentProvenance, recordPackaged } from '../publish/record.js';
 import { indexRelease, publishRelease } from '../publish/stage.js';
 import { findBranch } from '../recipe/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
@@ -299,7 +299,10 @@ export function buildCli(argv: string[]) {
         const artifactsDir = resolve(a.artifacts);
         const kubernetes = await kubernetesOf(branch, a.lock ? resolve(a.lock) : lockPathFor(artifactsDir, branch.name));
         const components = Object.keys(branch.components);
-        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, onStep: (m) => events.step?.('package', m) });
+        // The provenance the build left beside the outputs: the SBOMs' sources and toolchains, the .buildinfo files' builders.
+        const recordedBuilds = await readComponentProvenance(provenanceDir(artifactsDir, branch.name, arch), components);
+        const provenance = new Map([...recordedBuilds].map(([name, c]) => [name, buildProvenanceOf(c)]));
+        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, provenance, onStep: (m) => events.step?.('package', m) });
         // The release record beside the packages, from the provenance the build left: what
         // `crio-build publish` (and a nightly's other arches) release.
         const recorded = await recordPackaged({ artifactsDir, branch: branch.name, kubernetes, arch, components, packaged: result, pauseImage });

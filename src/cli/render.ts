@@ -96,5 +96,7 @@ export function stderrEvents(quiet: boolean): PipelineEvents {
 export function packagedAsText(r: PackageStageResult): string {
   const rows = [...r.debs.map((d) => [d.file, d.version, d.sha256.slice(0, 16)]), [r.bundle.file, '', r.bundle.sha256.slice(0, 16)]];
   const dir = r.checksumsPath.replace(/\/[^/]*$/, '');
-  return `Packages in ${dir}:\n${table(['file', 'version', 'sha256'], rows)}\n  checksums: ${r.checksumsPath}\n${r.warnings.map((w) => `  warning: ${w}\n`).join('')}`;
+  const sboms = r.documents.filter((d) => d.kind === 'sbom').length;
+  const buildinfos = r.documents.length - sboms;
+  return `Packages in ${dir}:\n${table(['file', 'version', 'sha256'], rows)}\n  beside them: ${sboms} SBOMs (<file>.spdx.json), ${buildinfos} .buildinfo files\n  checksums: ${r.checksumsPath}\n${r.warnings.map((w) => `  warning: ${w}\n`).join('')}`;
 }

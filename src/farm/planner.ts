@@ -48,6 +48,8 @@ export interface PlannedToolchain {
 
 export interface PlannedComponent {
   name: string;
+  /** The component's licence (an SPDX expression), from its recipe: for the SBOMs. */
+  license: string;
   source: LockedComponent & { fetchUrl: string };
   strategy: Strategy;
   builder: string;
@@ -144,6 +146,7 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
 
     components.push({
       name,
+      license: recipe.license,
       source: { ...locked, fetchUrl: applyMirrors(locked.url, settings.mirrors) },
       strategy,
       builder: build.builder,

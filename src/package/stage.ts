@@ -20,11 +20,15 @@ import { writeDeb } from './deb/index.js';
 import { DEFAULT_MAINTAINER } from './definitions/common.js';
 import { prepareBinary, type PreparedBinary } from './definitions/elf.js';
 import { definitionFor, DEFINITIONS } from './definitions/index.js';
+import { writeArtifactDocuments, type PackagedDocument } from './documents.js';
 import type { BuiltComponent, PackageContext } from './definitions/types.js';
+import type { BuildProvenance } from './provenance.js';
 import { checkPauseImage } from './files/crio-config.js';
 import { bundleFileName, debFileName, debVersion } from './naming.js';
 
 export type { BuiltComponent } from './definitions/types.js';
+export type { BuildProvenance } from './provenance.js';
+export type { PackagedDocument } from './documents.js';
 export { checkPauseImage } from './files/crio-config.js';
 export { DEFAULT_MAINTAINER } from './definitions/common.js';
 export { computeShlibsDepends, shlibdepsCommand } from './shlibs.js';
@@ -69,6 +73,8 @@ export interface PackagedFile {
 export interface PackageStageResult {
   debs: PackagedDeb[];
   bundle: PackagedFile;
+  /** Beside each artifact: its SBOM (<artifact>.spdx.json) and, for a .deb, its .buildinfo. */
+  documents: PackagedDocument[];
   checksumsPath: string;
   /** Non-fatal findings (e.g. a binary left unstripped for lack of a strip for the arch). */
   warnings: string[];
@@ -215,9 +221,10 @@ async function packageChecked(input: PackageStageInput): Promise<PackageStageRes
     );
     const bundle: PackagedFile = { file: bundleFile, path: b.path, sha256: b.sha256, size: b.size };
 
-    const checksumsPath = await writing(join(outDir, 'SHA256SUMS'), () => writeSha256Sums(outDir, [...debs.map((d) => ({ file: d.file, sha256: d.sha256 })), { file: bundle.file, sha256: bundle.sha256 }]));
-    input.onStep?.(`wrote ${debs.length} packages, ${bundleFile} and SHA256SUMS in ${outDir}`);
-    return { debs, bundle, checksumsPath, warnings };
+    const documents = await writeArtifactDocuments({ arch: input.arch, maintainer: input.maintainer ?? DEFAULT_MAINTAINER, components: input.components, debs, bundle, outDir, warn, onStep: input.onStep });
+    const checksumsPath = await writing(join(outDir, 'SHA256SUMS'), () => writeSha256Sums(outDir, [...debs, bundle, ...documents].map((f) => ({ file: f.file, sha256: f.sha256 }))));
+    input.onStep?.(`wrote ${debs.length} packages, ${bundleFile}, ${documents.length} SBOMs and .buildinfo files, and SHA256SUMS in ${outDir}`);
+    return { debs, bundle, documents, checksumsPath, warnings };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -298,6 +305,8 @@ export async function packageBuiltOutputs(o: {
   branch: { name: string; kubernetes: string; components: readonly string[] };
   arch: Arch;
   pauseImage?: string;
+  /** What the build recorded of each component (artifacts/<branch>/<arch>/provenance/), by name. */
+  provenance?: ReadonlyMap<string, BuildProvenance>;
   onStep?: (message: string) => void;
 }): Promise<PackageStageResult> {
   const components = await loadBuiltComponents({ artifactsDir: o.artifactsDir, branch: o.branch.name, arch: o.arch, components: o.branch.components });
@@ -305,7 +314,10 @@ export async function packageBuiltOutputs(o: {
     branch: o.branch.name,
     kubernetes: o.branch.kubernetes,
     arch: o.arch,
-    components,
+    components: components.map((c) => {
+      const provenance = o.provenance?.get(c.name);
+      return provenance ? { ...c, provenance } : c;
+    }),
     outDir: packagesDir(o.artifactsDir, o.branch.name, o.arch),
     pauseImage: o.pauseImage,
     onStep: o.onStep,

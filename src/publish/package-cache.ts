@@ -23,7 +23,8 @@ function packagingCodeDigest(): Promise<string> {
 
 export async function packagedKey(plan: Plan, pauseImage: string | undefined): Promise<string> {
   return contentKey('packaged', {
-    builds: plan.components.map((c) => ({ name: c.name, key: c.buildKey, version: c.source.version, commit: c.source.commit, commitTime: c.source.commitTime })),
+    // The SBOMs beside the packages also record each source's repository and licence.
+    builds: plan.components.map((c) => ({ name: c.name, key: c.buildKey, version: c.source.version, commit: c.source.commit, commitTime: c.source.commitTime, url: c.source.url, license: c.license ?? null })),
     branch: plan.branch,
     kubernetes: plan.kubernetes,
     arch: plan.arch,
@@ -46,9 +47,10 @@ export async function recordIntact(dir: string, record: ReleaseRecord): Promise<
 /** The package stage's result, rebuilt from a record whose files are intact. */
 export function resultFromRecord(dir: string, record: ReleaseRecord): PackageStageResult {
   const debs = record.artifacts
-    .filter((a) => a.package)
+    .filter((a) => a.package && !a.kind)
     .map((a) => ({ name: a.package?.name ?? debName(a.component), version: a.package?.version ?? '', component: a.component, file: a.file, path: join(dir, a.file), sha256: a.sha256, size: a.size }));
-  const b = record.artifacts.find((a) => !a.package);
+  const b = record.artifacts.find((a) => !a.package && !a.kind);
   if (!b) throw new Error(`${dir}: the release record lists no bundle`);
-  return { debs, bundle: { file: b.file, path: join(dir, b.file), sha256: b.sha256, size: b.size }, checksumsPath: join(dir, CHECKSUMS_FILE), warnings: [] };
+  const documents = record.artifacts.flatMap((a) => (a.kind ? [{ kind: a.kind, of: a.of ?? '', file: a.file, path: join(dir, a.file), sha256: a.sha256, size: a.size }] : []));
+  return { debs, bundle: { file: b.file, path: join(dir, b.file), sha256: b.sha256, size: b.size }, documents, checksumsPath: join(dir, CHECKSUMS_FILE), warnings: [] };
 }

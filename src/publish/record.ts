@@ -7,9 +7,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuilderProvenance } from '../builder/builder-image.js';
+import { buildEnv, recordableEnvironment, sourceDir } from '../builder/build-env.js';
 import type { BuiltComponentOutcome } from '../farm/build-stage.js';
 import type { Plan, PlannedComponent } from '../farm/planner.js';
-import { packagesDir, type PackageStageResult } from '../package/stage.js';
+import { packagesDir, type BuildProvenance, type PackageStageResult } from '../package/stage.js';
 import type { Arch } from '../recipe/schema.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { packagedKey } from './package-cache.js';
@@ -23,8 +24,15 @@ export interface RecordedArtifact {
   size: number;
   /** The Debian package (name, full version) for a .deb; absent for the bundle. */
   package?: { name: string; version: string };
-  /** The component it was made from; 'bundle' for the bundle. */
+  /** The component it was made from; 'bundle' for the bundle (and for the bundle's SBOM). */
   component: string;
+  /**
+   * Set for a document beside an artifact: its SPDX SBOM or its .buildinfo; absent for the .debs
+   * and the bundle themselves (and in records made before documents were written).
+   */
+  kind?: 'sbom' | 'buildinfo';
+  /** For a document: the file name of the artifact it describes. */
+  of?: string;
 }
 
 export interface RecordedComponent {
@@ -45,6 +53,12 @@ export interface RecordedComponent {
    */
   builder?: BuilderProvenance;
   toolchain: { name: string; version: string; sha256: string; url: string };
+  /** The component's licence (SPDX expression) from its recipe; absent in older records. */
+  license?: string;
+  /** The environment the build ran with (src/builder/build-env.ts; no secret is ever in it); absent in older records. */
+  environment?: Record<string, string>;
+  /** Where the source tree was in the builder; absent in older records. */
+  buildPath?: string;
   /** Which Docker host built it (absent when it came from the cache). */
   host?: string;
   cacheHit: boolean;
@@ -83,6 +97,8 @@ export function releaseTagOf(branch: string, components: readonly RecordedCompon
 export function recordedComponent(c: PlannedComponent, b?: BuiltComponentOutcome): RecordedComponent {
   const host = b?.result.host;
   const builder = b?.result.builder;
+  // A cross build ran in a builder of another platform than the target (its crossTarget).
+  const build = builder ? recordedBuild(c, builder.crossTarget ?? builder.platform, builder.crossTarget !== undefined) : undefined;
   return {
     name: c.name,
     version: c.source.version,
@@ -96,8 +112,35 @@ export function recordedComponent(c: PlannedComponent, b?: BuiltComponentOutcome
     buildKey: c.buildKey,
     ...(builder ? { builder } : {}),
     toolchain: { name: c.toolchain.name, version: c.toolchain.version, sha256: c.toolchain.sha256, url: c.toolchain.url },
+    ...(c.license ? { license: c.license } : {}),
+    ...(build ? { environment: build.environment, buildPath: build.path } : {}),
     ...(host ? { host } : {}),
     cacheHit: b?.cacheHit ?? false,
+  };
+}
+
+/** The environment and source path the builder gave this build (the same function the builder uses). */
+function recordedBuild(c: PlannedComponent, arch: Arch, cross: boolean): { environment: Record<string, string>; path: string } {
+  const job = {
+    arch,
+    build: c.build,
+    version: c.source.version,
+    source: { commit: c.source.commit, commitTime: c.source.commitTime },
+    toolchain: { root: c.toolchain.root, env: c.toolchain.env },
+  };
+  return { environment: recordableEnvironment(buildEnv(job, cross)), path: sourceDir(job) };
+}
+
+/** What the documents beside the artifacts need of a recorded build: the package stage's BuiltComponent.provenance. */
+export function buildProvenanceOf(c: RecordedComponent): BuildProvenance {
+  return {
+    url: c.url,
+    ref: c.ref,
+    toolchain: c.toolchain,
+    ...(c.license ? { license: c.license } : {}),
+    ...(c.builder ? { builder: c.builder } : {}),
+    ...(c.environment ? { environment: c.environment } : {}),
+    ...(c.buildPath ? { buildPath: c.buildPath } : {}),
   };
 }
 
@@ -122,6 +165,14 @@ function recordFrom(o: { branch: string; kubernetes: string; arch: Arch; compone
     artifacts: [
       ...o.packaged.debs.map((d) => ({ file: d.file, sha256: d.sha256, size: d.size, package: { name: d.name, version: d.version }, component: d.component })),
       { file: o.packaged.bundle.file, sha256: o.packaged.bundle.sha256, size: o.packaged.bundle.size, component: 'bundle' },
+      ...o.packaged.documents.map((x) => ({
+        file: x.file,
+        sha256: x.sha256,
+        size: x.size,
+        component: o.packaged.debs.find((d) => d.file === x.of)?.component ?? 'bundle',
+        kind: x.kind,
+        of: x.of,
+      })),
     ],
   };
 }
@@ -138,6 +189,25 @@ export function provenanceDir(artifactsDir: string, branch: string, arch: Arch):
 
 export function provenancePath(dir: string, component: string): string {
   return join(dir, `${component}.json`);
+}
+
+/**
+ * The provenance the build stage left for `components`, by name; a component whose file is
+ * missing or unreadable (built by an older crio-build) is absent from the map.
+ */
+export async function readComponentProvenance(dir: string, components: readonly string[]): Promise<Map<string, RecordedComponent>> {
+  const out = new Map<string, RecordedComponent>();
+  for (const name of components) {
+    const text = await readFile(provenancePath(dir, name), 'utf8').catch(() => undefined);
+    let c: RecordedComponent | undefined;
+    try {
+      c = text === undefined ? undefined : (JSON.parse(text) as RecordedComponent);
+    } catch {
+      c = undefined;
+    }
+    if (c && c.name === name && /^[0-9a-f]{64}$/.test(c.buildKey)) out.set(name, c);
+  }
+  return out;
 }
 
 export async function writeComponentProvenance(dir: string, c: RecordedComponent): Promise<string> {
@@ -164,12 +234,12 @@ export async function recordPackaged(o: {
   now?: Date;
 }): Promise<{ record: ReleaseRecord; path: string } | { record?: undefined; missing: string[] }> {
   const dir = provenanceDir(o.artifactsDir, o.branch, o.arch);
+  const recorded = await readComponentProvenance(dir, o.components);
   const components: RecordedComponent[] = [];
   const missing: string[] = [];
   for (const name of o.components) {
-    const text = await readFile(provenancePath(dir, name), 'utf8').catch(() => undefined);
-    const c = text === undefined ? undefined : (JSON.parse(text) as RecordedComponent);
-    if (!c || c.name !== name || !/^[0-9a-f]{64}$/.test(c.buildKey)) missing.push(provenancePath(dir, name));
+    const c = recorded.get(name);
+    if (!c) missing.push(provenancePath(dir, name));
     else components.push(c);
   }
   const out = packagesDir(o.artifactsDir, o.branch, o.arch);
@@ -183,7 +253,7 @@ export async function recordPackaged(o: {
     branch: o.branch,
     kubernetes: o.kubernetes,
     arch: o.arch,
-    components: components.map((c) => ({ name: c.name, buildKey: c.buildKey, source: { version: c.version, commit: c.commit, commitTime: c.commitTime } })),
+    components: components.map((c) => ({ name: c.name, buildKey: c.buildKey, license: c.license, source: { url: c.url, version: c.version, commit: c.commit, commitTime: c.commitTime } })),
   } as unknown as Plan;
   const key = await packagedKey(asPlan, o.pauseImage);
   const record = recordFrom({ branch: o.branch, kubernetes: o.kubernetes, arch: o.arch, components, packaged: o.packaged, key, now: o.now ?? new Date() });

@@ -2,6 +2,7 @@
  * The recipe language: recipes are data (BitBake-style), this file is their grammar.
  * Every object is strict (unknown keys are errors) so a typo never silently changes a build.
  */
+import parseSpdxExpression from 'spdx-expression-parse';
 import { z } from 'zod';
 
 export const SUPPORTED_ARCHES = ['arm64', 'amd64'] as const;
@@ -22,6 +23,19 @@ export const refName = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'letters, digits, ".", "_", "/" and "-", starting with a letter or digit')
   .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'not a valid git ref name');
+
+/** A licence as SPDX writes it (Annex D): "Apache-2.0", "MIT OR Apache-2.0"; for the SBOMs. */
+export const spdxLicense = z
+  .string()
+  .max(200)
+  .refine((s) => {
+    try {
+      parseSpdxExpression(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an SPDX licence expression of SPDX licence identifiers, such as Apache-2.0 or "MIT OR Apache-2.0" (https://spdx.org/licenses/)');
 
 export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits (a sha256)');
 export const gitCommit = z.string().regex(/^[0-9a-f]{40}$/, '40 lower-case hex digits (a full git commit id)');
@@ -127,7 +141,8 @@ export const componentRecipe = z
     name: safeName,
     description: z.string().max(2000),
     homepage: z.string().url(),
-    license: z.string().max(64),
+    /** The upstream's licence as its LICENSE file declares it, cited in the recipe. */
+    license: spdxLicense,
     source: z.object({ git: sourceUrl }).strict(),
     /**
      * Release tags: tag -> the commit it points at (cited in the recipe). Where no public source for

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HostNotReadyError } from '../../src/errors.js';
-import { buildEnv, sourceDir, substitute } from '../../src/builder/build-env.js';
+import { buildEnv, recordableEnvironment, sourceDir, substitute } from '../../src/builder/build-env.js';
 import { builderSpecFor } from '../../src/builder/builder-image.js';
 import { checkBinfmt } from '../../src/builder/qemu.js';
 import { checkElf, elfMachine, EM_AARCH64, EM_X86_64, VerifyError } from '../../src/builder/verify.js';
@@ -79,6 +79,15 @@ describe('build environment', () => {
     const native = buildEnv(job({ arch: 'amd64' }), false);
     assert.equal(native.CC, undefined);
     assert.equal(native.GOARCH, 'amd64');
+  });
+
+  it('what provenance and .buildinfo record of it: everything that shapes the build, sorted; no build user, nothing named like a secret', () => {
+    const env = buildEnv(job({ build: { ...job().build, env: { GOFLAGS: '-trimpath', REGISTRY_TOKEN: 'x', SIGNING_KEY: 'y', MY_PASSWORD: 'z', KEYRING: 'k' } } }), true);
+    const rec = recordableEnvironment(env);
+    assert.deepEqual(Object.keys(rec), Object.keys(rec).sort());
+    for (const k of ['SOURCE_DATE_EPOCH', 'GOOS', 'GOARCH', 'CGO_ENABLED', 'GOFLAGS', 'CC', 'PKG_CONFIG', 'GO111MODULE', 'KEYRING']) assert.equal(rec[k], env[k], k);
+    for (const k of ['HOME', 'USER', 'REGISTRY_TOKEN', 'SIGNING_KEY', 'MY_PASSWORD']) assert.equal(rec[k], undefined, k);
+    assert.equal(Object.keys(rec).length, Object.keys(env).length - 5);
   });
 
   it('places GOPATH-mode sources under GOPATH/src/<import path>', () => {

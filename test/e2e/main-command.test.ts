@@ -56,7 +56,10 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     for (const re of [/^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_arm64\.deb$/, /^cri-o-conmon_2\.0\.19-1_arm64\.deb$/, /^containernetworking-plugins_0\.8\.1-1_arm64\.deb$/, /^cri-tools_1\.18\.0-1_arm64\.deb$/, /^cri-o\.arm64\.v1\.18\.1_git.*\.tar\.gz$/, /^SHA256SUMS$/]) {
       assert.ok(files.some((f) => re.test(f)), `packages/ lacks ${re}: ${files.join(' ')}`);
     }
-    const crioDeb = join(pkgs, files.find((f) => f.startsWith('cri-o_'))!);
+    // Beside each artifact its SBOM, beside each .deb its .buildinfo.
+    for (const f of files.filter((x) => x.endsWith('.deb') || x.endsWith('.tar.gz'))) assert.ok(files.includes(`${f}.spdx.json`), `${f} has no SBOM`);
+    for (const f of files.filter((x) => x.endsWith('.deb'))) assert.ok(files.includes(f.replace(/\.deb$/, '.buildinfo')), `${f} has no .buildinfo`);
+    const crioDeb = join(pkgs, files.find((f) => f.startsWith('cri-o_') && f.endsWith('.deb'))!);
     const depends = execFileSync('dpkg-deb', ['--field', crioDeb, 'Depends'], { encoding: 'utf8' });
     assert.match(depends, /libseccomp2 \(>= [^)]+\)/, 'shared-library Depends read from the arm64 binaries');
     assert.match(depends, /(^|, )cri-o-conmon \(>= 100:2\.0\.19-1\)/);
@@ -68,6 +71,7 @@ describe('crio-build release-1.18 --arch arm64 (cross, real engine)', () => {
     for (const f of ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'InRelease', 'Release.gpg', 'crio-build-archive-keyring.gpg', 'crio-build-archive-keyring.asc', 'SHA256SUMS', 'crio-build-manifest.json', 'RELEASE_NOTES.md']) {
       assert.ok(relFiles.includes(f), `release dir lacks ${f}: ${relFiles.join(' ')}`);
     }
+    for (const f of files.filter((x) => /\.(spdx\.json|buildinfo)$/.test(x))) assert.ok(relFiles.includes(f), `release dir lacks ${f}`);
     execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: rel });
     execFileSync('gpgv', ['--keyring', join(rel, 'crio-build-archive-keyring.gpg'), join(rel, 'InRelease')], { stdio: 'pipe' });
     // The same release as a suite of the dists/pool repository under artifacts/apt.

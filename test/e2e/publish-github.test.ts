@@ -208,7 +208,7 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
   test('a new upstream commit on cri-o release-1.18: only cri-o rebuilt; stale cri-o files deleted, index replaced, other .debs untouched', async () => {
     const old = theRelease();
     const oldAssets = new Map<string, FakeAsset>(old.assets.map((a) => [a.name, a]));
-    const oldCrioDeb = [...oldAssets.keys()].find((n) => n.startsWith('cri-o_'))!;
+    const oldCrioDeb = [...oldAssets.keys()].find((n) => n.startsWith('cri-o_') && n.endsWith('.deb'))!;
     const oldBundle = [...oldAssets.keys()].find((n) => /^cri-o\.arm64\..*\.tar\.gz$/.test(n))!;
     const others = [...oldAssets.keys()].filter((n) => n.endsWith('.deb') && n !== oldCrioDeb);
     assert.equal(others.length, 3, others.join(' '));
@@ -220,22 +220,25 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     assert.match(r.stderr, /release-1\.18\/arm64 build:cri-o +ok/, 'cri-o rebuilt');
     for (const c of COMPONENTS.slice(1)) assert.match(r.stderr, new RegExp(`release-1\\.18/arm64 build:${c} +cached`), `${c} did not change`);
     assert.match(r.stderr, /release-1\.18 index +ok/);
-    assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +uploaded 2, replaced 8, deleted 2, unchanged \d+/);
+    // New: the cri-o .deb, the bundle, and their documents (two SBOMs, cri-o's .buildinfo).
+    assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +uploaded 5, replaced 8, deleted 5, unchanged \d+/);
 
     const rel = theRelease();
     assert.equal(rel.id, old.id, 'the same rolling release, updated in place');
     assert.equal(rel.draft, false);
     assertMatchesDirectory(rel);
     const names = rel.assets.map((a) => a.name);
-    const newCrioDeb = names.find((n) => n.startsWith('cri-o_'))!;
+    const newCrioDeb = names.find((n) => n.startsWith('cri-o_') && n.endsWith('.deb'))!;
     const newBundle = names.find((n) => /^cri-o\.arm64\..*\.tar\.gz$/.test(n))!;
     assert.ok(newCrioDeb.includes(commit.slice(0, 7)) && newCrioDeb !== oldCrioDeb, `new cri-o .deb ${newCrioDeb} (was ${oldCrioDeb})`);
     assert.ok(newBundle.includes(commit.slice(0, 7)) && newBundle !== oldBundle, `new bundle ${newBundle} (was ${oldBundle})`);
     assert.ok(!names.includes(oldCrioDeb) && !names.includes(oldBundle), 'the old cri-o .deb and bundle are gone');
+    const docsOf = (deb: string, bundle: string) => [`${deb}.spdx.json`, deb.replace(/\.deb$/, '.buildinfo'), `${bundle}.spdx.json`];
+    for (const n of docsOf(oldCrioDeb, oldBundle)) assert.ok(!names.includes(n), `${n} is gone with what it described`);
 
-    // Uploaded: the new cri-o files, and every index/metadata file that changed; nothing else.
+    // Uploaded: the new cri-o files and their documents, and every index/metadata file that changed; nothing else.
     const REPLACED = [...INDEX, 'SHA256SUMS', 'crio-build-manifest.json'];
-    assert.deepEqual(uploads().sort(), [newCrioDeb, newBundle, ...REPLACED].sort(), `uploads: ${uploads().join(' ')}`);
+    assert.deepEqual(uploads().sort(), [newCrioDeb, newBundle, ...docsOf(newCrioDeb, newBundle), ...REPLACED].sort(), `uploads: ${uploads().join(' ')}`);
     assert.deepEqual(uploads().slice(-2).sort(), ['InRelease', 'Release.gpg'], 'signatures still last');
     for (const n of others) assert.equal(rel.assets.find((a) => a.name === n)?.id, oldAssets.get(n)!.id, `${n} not re-uploaded`);
     for (const n of ['crio-build-archive-keyring.gpg', 'crio-build-archive-keyring.asc']) assert.equal(rel.assets.find((a) => a.name === n)?.id, oldAssets.get(n)!.id, `${n} (same key) not re-uploaded`);
@@ -244,9 +247,9 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     const deletes = fake.requests.filter((q) => q.route === 'delete-asset' && q.status === 204);
     const deletedIds = deletes.map((q) => Number(/\/assets\/(\d+)$/.exec(q.url)![1]));
     const byId = new Map([...oldAssets.values()].map((a) => [a.id, a.name]));
-    assert.deepEqual(deletedIds.map((id) => byId.get(id) ?? `unknown id ${id}`).sort(), [oldCrioDeb, oldBundle, ...REPLACED].sort());
+    assert.deepEqual(deletedIds.map((id) => byId.get(id) ?? `unknown id ${id}`).sort(), [oldCrioDeb, oldBundle, ...docsOf(oldCrioDeb, oldBundle), ...REPLACED].sort());
     const lastUpload = fake.requests.map((q) => q.route === 'upload-asset').lastIndexOf(true);
-    for (const stale of [oldCrioDeb, oldBundle]) {
+    for (const stale of [oldCrioDeb, oldBundle, ...docsOf(oldCrioDeb, oldBundle)]) {
       const at = fake.requests.findIndex((q) => q.route === 'delete-asset' && q.url.endsWith(`/assets/${oldAssets.get(stale)!.id}`));
       assert.ok(at > lastUpload, `${stale} is deleted after the last upload (a client never meets an index naming a missing file)`);
     }

@@ -7,13 +7,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { upstreamVersion } from '../../src/recipe/version.js';
 import type { Arch } from '../../src/recipe/schema.js';
 import { computeShlibsDepends, parseShlibdepsOutput, shlibdepsCommand } from '../../src/package/shlibs.js';
-import { buildDir, loadBuiltComponents, writeBuiltComponentRecord, type BuiltComponent } from '../../src/package/stage.js';
+import { buildDir, loadBuiltComponents, writeBuiltComponentRecord, type BuildProvenance, type BuiltComponent } from '../../src/package/stage.js';
 import { CNI_PLUGINS_TAG, CONMON_TAG, createUpstreams, CRI_TOOLS_TAG, CRIO_RELEASE_BRANCH, CRIO_TAG_1_18_1, FIXTURE_TREES_DIR, git, type Upstreams, versionOf } from '../fixtures/upstreams.js';
 
 export const REPO_ROOT = resolve(FIXTURE_TREES_DIR, '..', '..', '..');
@@ -225,12 +225,70 @@ async function makeFixtureBuilds(arch: Arch): Promise<FixtureBuilds> {
     }
   }
 
+  const builder = await fixtureBuilder(arch, dir);
   const load = async (variant: 'current' | 'previous'): Promise<FixtureSet> => ({
     artifactsDir: join(dir, variant),
     arch,
-    components: await loadBuiltComponents({ artifactsDir: join(dir, variant), branch: CRIO_RELEASE_BRANCH, arch, components: names }),
+    components: (await loadBuiltComponents({ artifactsDir: join(dir, variant), branch: CRIO_RELEASE_BRANCH, arch, components: names })).map((c) => ({
+      ...c,
+      provenance: fixtureProvenance(c.name, arch, builder, variant === 'previous' && c.name === 'cri-o' ? `tag ${CRIO_TAG_1_18_1}` : undefined),
+    })),
   });
   return { current: await load('current'), previous: await load('previous'), upstreams: up };
+}
+
+// ---- provenance of the fixture builds (what the SBOMs and .buildinfo files record) ------------
+
+/** The repositories the miniature upstreams stand for (what a recipe names; the fixtures are mirrors of them). */
+export const FIXTURE_URLS: Record<string, string> = {
+  'cri-o': 'https://github.com/cri-o/cri-o',
+  conmon: 'https://github.com/containers/conmon',
+  'cni-plugins': 'https://github.com/containernetworking/plugins',
+  'cri-tools': 'https://github.com/kubernetes-sigs/cri-tools',
+};
+
+/** What BUILD_SCRIPT exports for every build (its export line), as a build's environment is recorded. */
+export const FIXTURE_BUILD_ENV: Record<string, string> = { GOFLAGS: '-mod=vendor', GOPROXY: 'off', GOSUMDB: 'off', LANG: 'C', LC_ALL: 'C', PATH: `${GO_BIN}:/usr/local/bin:/usr/bin:/bin` };
+
+export interface FixtureBuilder {
+  /** Every Debian package installed where the fixtures were built, `name:arch version` (dpkg-query). */
+  packages: string[];
+  /** Debian's Go that compiled them: its version file and the sha256 of its go command. */
+  goVersion: string;
+  goSha256: string;
+}
+
+const DPKG_QUERY = ['dpkg-query', '-W', '-f', '${db:Status-Abbrev}|${Package}:${Architecture}|${Version}\\n'];
+
+/**
+ * The machine the fixtures of `arch` were built on: this one for its own arch, else the toolbox
+ * image. Read once and kept beside the builds (the same reading the builder stage does of its images).
+ */
+async function fixtureBuilder(arch: Arch, buildDir: string): Promise<FixtureBuilder> {
+  const file = join(buildDir, 'builder.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as FixtureBuilder;
+  const script = `${DPKG_QUERY.map((a) => `'${a}'`).join(' ')}; echo '--'; cat ${GO_BIN}/../VERSION; echo; sha256sum ${GO_BIN}/go`;
+  const out = arch === hostArch()
+    ? (await mustRun('sh', ['-c', script])).stdout
+    : (await mustRun('docker', ['run', '--rm', '--platform', `linux/${arch}`, await toolboxImage(arch), 'sh', '-c', script])).stdout;
+  const [list = '', rest = ''] = out.split('--\n');
+  const packages = list.split('\n').filter((l) => l.startsWith('ii ')).map((l) => l.split('|').slice(1).join(' ')).sort();
+  const [goVersion = '', sha = ''] = rest.split('\n').filter(Boolean);
+  const b: FixtureBuilder = { packages, goVersion: goVersion.trim(), goSha256: sha.split(/\s+/)[0] ?? '' };
+  await writeFile(file, JSON.stringify(b, null, 2));
+  return b;
+}
+
+/** The provenance the build stage would have recorded for a fixture build. */
+export function fixtureProvenance(name: string, arch: Arch, b: FixtureBuilder, ref?: string): BuildProvenance {
+  return {
+    url: FIXTURE_URLS[name] ?? `https://example.invalid/${name}`,
+    ...(ref ? { ref } : {}),
+    license: 'Apache-2.0',
+    toolchain: { name: b.goVersion, version: b.goVersion.replace(/^go/, ''), sha256: b.goSha256, url: `file://${GO_BIN}/go` },
+    builder: { key: createHash('sha256').update(b.packages.join('\n')).digest('hex'), name: 'package-test', platform: arch, packages: b.packages },
+    environment: FIXTURE_BUILD_ENV,
+  };
 }
 
 /** dpkg-shlibdeps on the binaries: on this machine for its own arch, else in the arm64 toolbox container. */

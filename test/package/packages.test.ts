@@ -50,16 +50,18 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     result = await packageAll({ branch: BRANCH, kubernetes: KUBERNETES, arch: hostArch(), components: comps, outDir: out, pauseImage: PAUSE });
   });
 
-  test('four .debs, the bundle and SHA256SUMS over all of them; nothing else left behind', async () => {
+  test('four .debs, the bundle, their SBOMs and .buildinfo files, and SHA256SUMS over all of them; nothing else left behind', async () => {
     assert.deepEqual(result.debs.map((d) => d.name), ['cri-o', 'cri-o-conmon', 'containernetworking-plugins', 'cri-tools']);
     assert.equal(result.debs[0]?.version, debVersion(crio.version));
     assert.match(result.debs[0]?.file ?? '', /^cri-o_1\.18\.1_git\d{14}\.[0-9a-f]{7}-1_(amd64|arm64)\.deb$/);
     assert.match(result.bundle.file, /^cri-o\.(amd64|arm64)\.v1\.18\.1_git\d{14}\.[0-9a-f]{7}\.tar\.gz$/);
     for (const f of [...result.debs, result.bundle]) assert.equal(await sha256File(f.path), f.sha256, f.file);
     const sums = parseSha256Sums(await readFile(result.checksumsPath, 'utf8'));
-    assert.deepEqual(sums.map((s) => s.file).sort(), [...result.debs.map((d) => d.file), result.bundle.file].sort());
+    const documents = [...result.debs.flatMap((d) => [`${d.file}.spdx.json`, d.file.replace(/\.deb$/, '.buildinfo')]), `${result.bundle.file}.spdx.json`];
+    assert.deepEqual(result.documents.map((d) => d.file).sort(), documents.sort());
+    assert.deepEqual(sums.map((s) => s.file).sort(), [...result.debs.map((d) => d.file), result.bundle.file, ...documents].sort());
     const check = await mustRun('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out });
-    assert.equal(check.stdout.trim().split('\n').length, 5);
+    assert.equal(check.stdout.trim().split('\n').length, 5 + 9, '4 .debs, the bundle, 5 SBOMs and 4 .buildinfo files');
     assert.deepEqual((await readdir(out)).sort(), [...sums.map((s) => s.file), 'SHA256SUMS'].sort());
     // The miniature conmon is v2.0.11, older than podman needs; no warning, since ours is cri-o-conmon
     // beside Debian's conmon, not a replacement for it.
@@ -280,11 +282,15 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     const r2 = await packageAll({ branch: BRANCH, kubernetes: KUBERNETES, arch: hostArch(), components: comps, outDir: again, pauseImage: PAUSE });
     assert.deepEqual(r2.debs.map((d) => d.sha256), result.debs.map((d) => d.sha256));
     assert.equal(r2.bundle.sha256, result.bundle.sha256);
+    assert.deepEqual(r2.documents.map((d) => [d.file, d.sha256]), result.documents.map((d) => [d.file, d.sha256]), 'the SBOMs and .buildinfo files too');
     assert.equal(await readFile(r2.checksumsPath, 'utf8'), await readFile(result.checksumsPath, 'utf8'));
     const third = await tempDir('crio-build-packages-');
     const r3 = await packageAll({ branch: BRANCH, kubernetes: KUBERNETES, arch: hostArch(), components: comps, outDir: third });
     assert.notEqual(r3.debs[0]?.sha256, result.debs[0]?.sha256);
     assert.deepEqual(r3.debs.slice(1).map((d) => d.sha256), result.debs.slice(1).map((d) => d.sha256));
+    // Only the documents of what changed change: cri-o's SBOM and .buildinfo, and the bundle's SBOM.
+    const changed = r3.documents.filter((d, i) => d.sha256 !== result.documents[i]?.sha256).map((d) => d.of);
+    assert.deepEqual(changed, [r3.debs[0]!.file, r3.debs[0]!.file, r3.bundle.file]);
     // Without --pause-image: the branch's own tag on registry.k8s.io.
     const x3 = await tempDir('crio-build-x-');
     await mustRun('dpkg-deb', ['-x', r3.debs[0]?.path as string, x3]);

@@ -78,17 +78,45 @@ describe('crio-build package, then crio-build publish (CLI)', () => {
     const t2 = Date.now();
     assert.equal(pk.code, 0, pk.stderr);
     assert.match(pk.stderr, /release record .*release\.json \(release nightly-release-1\.18\)/);
-    const record = JSON.parse(readFileSync(join(packages(), 'release.json'), 'utf8')) as { releaseTag: string; arch: string; components: Provenance[]; artifacts: { file: string; sha256: string }[] };
+    const record = JSON.parse(readFileSync(join(packages(), 'release.json'), 'utf8')) as { releaseTag: string; arch: string; components: Provenance[]; artifacts: { file: string; sha256: string; kind?: string; of?: string; component: string }[] };
     assert.equal(record.releaseTag, 'nightly-release-1.18');
     assert.deepEqual(record.components.map((c) => [c.name, c.buildKey]).sort(), COMPONENTS.map((c) => [c, prov[c]!.buildKey]));
     const sums = readFileSync(join(packages(), 'SHA256SUMS'), 'utf8');
     for (const a of record.artifacts) assert.ok(sums.includes(`${a.sha256}  ${a.file}`), `${a.file} is recorded as packaged`);
+    // Beside every artifact its SBOM, beside every .deb its .buildinfo: recorded with their kind.
+    const debs = record.artifacts.filter((a) => a.file.endsWith('.deb'));
+    const bundle = record.artifacts.find((a) => a.component === 'bundle' && !a.kind)!;
+    assert.equal(debs.length, 4);
+    assert.deepEqual(
+      record.artifacts.filter((a) => a.kind).map((a) => [a.kind, a.of, a.file]).sort(),
+      [...debs.flatMap((d) => [['sbom', d.file, `${d.file}.spdx.json`], ['buildinfo', d.file, d.file.replace(/\.deb$/, '.buildinfo')]]), ['sbom', bundle.file, `${bundle.file}.spdx.json`]].sort(),
+    );
+    // `crio-build package` read the provenance the build left: the .buildinfo names the builder's
+    // packages and the build's environment, the SBOM the recipe's repository and licence.
+    const crioDeb = debs.find((d) => d.file.startsWith('cri-o_'))!;
+    const buildinfo = readFileSync(join(packages(), crioDeb.file.replace(/\.deb$/, '.buildinfo')), 'utf8');
+    const seccomp = prov['cri-o']!.builder.packages.find((x) => x.startsWith('libseccomp-dev:amd64 '))!.split(' ')[1]!;
+    assert.match(buildinfo, new RegExp(`^ libseccomp-dev \\(= ${seccomp.replace(/[.+]/g, '\\$&')}\\),$`, 'm'));
+    assert.match(buildinfo, /^Build-Architecture: amd64$/m);
+    assert.match(buildinfo, /^Build-Path: \/build\/src$/m);
+    for (const v of ['GOARCH="amd64"', 'GOOS="linux"', 'CGO_ENABLED="1"', 'GOPROXY="off"']) assert.match(buildinfo, new RegExp(`^ ${v}$`, 'm'), v);
+    assert.match(buildinfo, /^ GOFLAGS="[^"]*-trimpath[^"]*"$/m);
+    assert.match(buildinfo, /^ SOURCE_DATE_EPOCH="\d+"$/m);
+    assert.doesNotMatch(buildinfo, /HOME=|USER=/);
+    const sbom = JSON.parse(readFileSync(join(packages(), `${crioDeb.file}.spdx.json`), 'utf8')) as { packages: Array<{ SPDXID: string; downloadLocation: string; licenseDeclared: string }> };
+    const src = sbom.packages.find((p) => p.SPDXID === 'SPDXRef-Source-cri-o')!;
+    assert.match(src.downloadLocation, /^git\+https:\/\/github\.com\/cri-o\/cri-o@[0-9a-f]{40}$/, 'the recipe\'s repository, not the test mirror');
+    assert.equal(src.licenseDeclared, 'Apache-2.0');
 
     const pub = await runCli(['publish', BRANCH, '--arch', ARCH, '--signing-key', keyFile, ...site.args], { env });
     const t3 = Date.now();
     assert.equal(pub.code, 0, pub.stderr);
     const rel = join(site.artifactsDir, 'releases', 'nightly-release-1.18');
     for (const a of record.artifacts) assert.ok(existsSync(join(rel, a.file)), `${a.file} is released`);
+    // The release's SHA256SUMS lists every packaged file, the SBOMs and .buildinfo files too.
+    const relSums = readFileSync(join(rel, 'SHA256SUMS'), 'utf8');
+    for (const a of record.artifacts) assert.ok(relSums.includes(`${a.sha256}  ${a.file}\n`), `${a.file} is in the release's SHA256SUMS`);
+    assert.equal(record.artifacts.filter((a) => a.kind).length, 9);
     execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: rel });
     const verify = execFileSync('gpgv', ['--status-fd', '1', '--keyring', join(rel, 'crio-build-archive-keyring.gpg'), join(rel, 'InRelease')], { encoding: 'utf8' });
     assert.match(verify, new RegExp(`VALIDSIG ${fingerprint}`), 'signed with the key keys generate made');
@@ -104,6 +132,11 @@ describe('crio-build package, then crio-build publish (CLI)', () => {
     const pk = await runCli(['package', BRANCH, '--arch', ARCH, ...site.args], { env });
     assert.equal(pk.code, 0, pk.stderr);
     assert.match(pk.stderr, /warning: no release record written: the build left no provenance for .*provenance\/conmon\.json/);
+    assert.match(pk.stderr, /warning: cri-o-conmon_[^:]+\.deb: no build provenance recorded for conmon .*no \.buildinfo written/);
+    const listed = readFileSync(join(packages(), 'SHA256SUMS'), 'utf8').split('\n').map((l) => l.slice(66));
+    assert.ok(!listed.some((f) => f.startsWith('cri-o-conmon_') && f.endsWith('.buildinfo')), 'no .buildinfo without a builder to name');
+    assert.ok(listed.some((f) => f.startsWith('cri-o-conmon_') && f.endsWith('.deb.spdx.json')), 'the SBOM is still written: it describes the .deb\'s own contents');
+    assert.ok(listed.some((f) => f.startsWith('cri-o_') && f.endsWith('.buildinfo')), 'the others keep theirs');
     assert.ok(!existsSync(join(packages(), 'release.json')), 'the stale record is gone');
     assert.ok(readdirSync(packages()).some((f) => f.endsWith('.deb')), 'the packages are still made');
     const pub = await runCli(['publish', BRANCH, '--signing-key', keyFile, ...site.args], { env });

@@ -77,6 +77,15 @@ describe('recipe validation', () => {
     assert.match(msg, new RegExp(`go1\\.13\\.10\\.yaml:${lineOf(text, 'sha256: 8a4cbc9f')}: archives\\.amd64\\.sha256: .*64 lower-case hex digits`));
   });
 
+  test('a licence that is not an SPDX expression says what is allowed; an expression of SPDX identifiers loads', async () => {
+    let text = '';
+    const dir = await recipesWith('components/conmon.yaml', (t) => (text = t.replace('license: Apache-2.0', 'license: Apache 2')));
+    const msg = await loadError(dir);
+    assert.match(msg, new RegExp(`conmon\\.yaml:${lineOf(text, 'license: Apache 2')}: license: an SPDX licence expression of SPDX licence identifiers, such as Apache-2\\.0`));
+    const ok = await recipesWith('components/conmon.yaml', (t) => t.replace('license: Apache-2.0', 'license: Apache-2.0 AND (MIT OR GPL-2.0-or-later)'));
+    assert.equal((await loadRecipes(ok)).components.get('conmon')?.recipe.license, 'Apache-2.0 AND (MIT OR GPL-2.0-or-later)');
+  });
+
   test('an enum value lists the allowed values', async () => {
     let text = '';
     const dir = await recipesWith('components/conmon.yaml', (t) => (text = t.replace('strategy: cross', 'strategy: fast')));

@@ -2,6 +2,7 @@
 import type { Arch } from '../../recipe/schema.js';
 import type { DebInput } from '../deb/index.js';
 import type { PreparedBinary } from './elf.js';
+import type { BuildProvenance } from '../provenance.js';
 
 /** One component as the build stage hands it over. */
 export interface BuiltComponent {
@@ -18,6 +19,11 @@ export interface BuiltComponent {
   outDir: string;
   /** shlibs:Depends of the component's ELF binaries as dpkg-shlibdeps computed them ("" for static ones). */
   shlibsDepends: string;
+  /**
+   * How it was built (source URL, licence, toolchain, builder, environment): what its SBOM and
+   * .buildinfo record. Absent for outputs built without provenance (then there is no .buildinfo).
+   */
+  provenance?: BuildProvenance;
 }
 
 /** Everything a definition may look at. */

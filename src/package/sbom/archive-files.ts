@@ -1,0 +1,138 @@
+/**
+ * What is inside an artifact, read from the artifact itself (the .deb's data.tar, or the bundle's
+ * tar.gz), so an SBOM describes exactly the bytes that were published: every regular file with its
+ * SHA-1 and SHA-256 and, for ELF files, the Go build info and the shared libraries it needs.
+ *
+ * Streamed: each member is held in memory only while it is hashed and inspected.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { childEnv } from '../../util/child-env.js';
+import { elfImage } from '../definitions/elf.js';
+import { dynamicLinking, type DynamicLinking } from './elf-needed.js';
+import { readGoBuildInfo, type GoBuildInfo } from './go-buildinfo.js';
+
+export interface ArchiveFile {
+  /** The member's path without a leading "./" or "/": "usr/bin/crio", "cri-o/bin/crio". */
+  path: string;
+  size: number;
+  sha1: string;
+  sha256: string;
+  /** Set for ELF files. */
+  elf?: { go?: GoBuildInfo; linking: DynamicLinking };
+  /** No NUL byte and valid UTF-8: a text file. */
+  text: boolean;
+}
+
+const AR_MAGIC = '!<arch>\n';
+
+/** The regular files of a .deb (its data.tar member) or of a .tar.gz, sorted by path. */
+export async function archiveFiles(path: string): Promise<ArchiveFile[]> {
+  const { stream, done } = path.endsWith('.deb') ? await debDataStream(path) : { stream: piped(createReadStream(path), createGunzip()), done: Promise.resolve() };
+  return readTar(stream, path, done);
+}
+
+/** a.pipe(b), with a's errors passed on to b (pipe alone drops them). */
+function piped(a: Readable, b: NodeJS.ReadWriteStream & Readable): Readable {
+  a.on('error', (err) => b.destroy(err));
+  return a.pipe(b);
+}
+
+/** The data.tar member of a .deb, decompressed. */
+async function debDataStream(path: string): Promise<{ stream: Readable; done: Promise<void> }> {
+  const fh = await open(path, 'r');
+  let member: { name: string; offset: number; size: number } | undefined;
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(8);
+    await fh.read(head, 0, 8, 0);
+    if (head.toString('latin1') !== AR_MAGIC) throw new Error(`${path}: not a .deb (no ar signature)`);
+    let off = 8;
+    const hdr = Buffer.alloc(60);
+    while (off + 60 <= size) {
+      await fh.read(hdr, 0, 60, off);
+      const name = hdr.toString('latin1', 0, 16).trimEnd().replace(/\/$/, '');
+      const len = Number(hdr.toString('latin1', 48, 58).trim());
+      if (!Number.isSafeInteger(len) || off + 60 + len > size) throw new Error(`${path}: ar member ${name} has a bad size`);
+      if (/^data\.tar(\.(gz|xz|zst))?$/.test(name)) {
+        member = { name, offset: off + 60, size: len };
+        break;
+      }
+      off += 60 + len + (len % 2);
+    }
+  } finally {
+    await fh.close();
+  }
+  if (!member) throw new Error(`${path}: no data.tar member`);
+  const raw = createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
+  if (member.name === 'data.tar') return { stream: raw, done: Promise.resolve() };
+  if (member.name === 'data.tar.gz') return { stream: piped(raw, createGunzip()), done: Promise.resolve() };
+  const cmd = member.name.endsWith('.xz') ? 'xz' : 'zstd';
+  const env = childEnv();
+  delete env.XZ_OPT;
+  delete env.XZ_DEFAULTS;
+  const child = spawn(cmd, ['--decompress', '--stdout'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 4096) stderr += s;
+  });
+  raw.on('error', (err) => child.stdout.destroy(err));
+  raw.pipe(child.stdin);
+  child.stdin.on('error', () => {}); // an early exit shows in the exit status below
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(`${cmd} not found in PATH: install ${cmd === 'xz' ? 'xz-utils' : 'zstd'}`) : err));
+    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path}: ${cmd} --decompress failed (${signal ?? `exit status ${code}`}): ${stderr.trim()}`))));
+  });
+  return { stream: child.stdout, done };
+}
+
+async function readTar(input: Readable, where: string, decompressed: Promise<void>): Promise<ArchiveFile[]> {
+  const extract = tar.extract();
+  const files: ArchiveFile[] = [];
+  const reading = (async () => {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      if (entry.header.type !== 'file') continue;
+      const data = Buffer.concat(chunks);
+      const path = entry.header.name.replace(/^\.?\/+/, '');
+      files.push(describe(path, data, `${where}: ${path}`));
+    }
+  })();
+  input.on('error', (err) => extract.destroy(err));
+  input.pipe(extract);
+  // Both settle before anything is thrown (no stray rejection); the decompressor's error says more.
+  const [r, d] = await Promise.allSettled([reading, decompressed]);
+  if (d.status === 'rejected') throw d.reason;
+  if (r.status === 'rejected') throw new Error(`${where}: not a readable tar archive (${(r.reason as Error).message})`);
+  return files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+function describe(path: string, data: Buffer, where: string): ArchiveFile {
+  const base = {
+    path,
+    size: data.length,
+    sha1: createHash('sha1').update(data).digest('hex'),
+    sha256: createHash('sha256').update(data).digest('hex'),
+  };
+  const img = elfImage(data, where);
+  if (img) {
+    const go = readGoBuildInfo(data, where);
+    return { ...base, elf: { ...(go ? { go } : {}), linking: dynamicLinking(img) }, text: false };
+  }
+  return { ...base, text: !data.includes(0) && isUtf8(data) };
+}
+
+function isUtf8(data: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
