@@ -10,7 +10,9 @@ import type { BuilderProvenance } from '../builder/builder-image.js';
 import type { BuiltComponentOutcome } from '../farm/build-stage.js';
 import type { Plan, PlannedComponent } from '../farm/planner.js';
 import { packagesDir, type PackageStageResult } from '../package/stage.js';
-import type { Arch } from '../recipe/schema.js';
+import type { Mirror, Settings } from '../config.js';
+import type { Resolution } from '../recipe/resolver.js';
+import type { Arch, Strategy } from '../recipe/schema.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { packagedKey } from './package-cache.js';
 
@@ -25,6 +27,33 @@ export interface RecordedArtifact {
   package?: { name: string; version: string };
   /** The component it was made from; 'bundle' for the bundle. */
   component: string;
+  /** What the file is when it is not a package or bundle: an artifact's SBOM or a .deb's .buildinfo. */
+  kind?: 'sbom' | 'buildinfo';
+}
+
+/**
+ * How the run that packaged a record was invoked: what `crio-build verify --rebuild` needs to make
+ * the same files again, and what the release's signed provenance states. Absent in records made
+ * before provenance (and in those of `crio-build package`, which has no run to describe).
+ */
+export interface RecordedBuild {
+  /** The command line, as given (secrets never travel in argv: keys come from files or the environment). */
+  command: string[];
+  invocationId: string;
+  startedOn: string;
+  finishedOn: string;
+  /** The machine the run was on (os.hostname()). */
+  host: string;
+  toolVersion: string;
+  /** dirDigest of the recipes directory the run read. */
+  recipesDigest: string;
+  /** The resolution the run built from (the lock record, as saved). */
+  lock: Resolution;
+  /** The settings that changed where sources came from. */
+  settings: { mirrors: Mirror[]; toolchains: Settings['toolchains']; components: Settings['components'] };
+  /** --strategy, when the run overrode the recipes' strategies. */
+  strategy?: Strategy;
+  pauseImage?: string;
 }
 
 export interface RecordedComponent {
@@ -64,6 +93,8 @@ export interface ReleaseRecord {
   key: string;
   components: RecordedComponent[];
   artifacts: RecordedArtifact[];
+  /** How the run was invoked (optional: older records and `crio-build package` have none). */
+  build?: RecordedBuild;
 }
 
 /** A tag build of cri-o is released under its tag; a branch head goes to the branch's rolling nightly release. */
@@ -101,9 +132,10 @@ export function recordedComponent(c: PlannedComponent, b?: BuiltComponentOutcome
   };
 }
 
-export function makeRecord(plan: Plan, built: BuiltComponentOutcome[], packaged: PackageStageResult, key: string, now = new Date()): ReleaseRecord {
+export function makeRecord(plan: Plan, built: BuiltComponentOutcome[], packaged: PackageStageResult, key: string, now = new Date(), build?: RecordedBuild): ReleaseRecord {
   const components = plan.components.map((c) => recordedComponent(c, built.find((x) => x.component.name === c.name)));
-  return recordFrom({ branch: plan.branch, kubernetes: plan.kubernetes, arch: plan.arch, components, packaged, key, now });
+  const record = recordFrom({ branch: plan.branch, kubernetes: plan.kubernetes, arch: plan.arch, components, packaged, key, now });
+  return build ? { ...record, build } : record;
 }
 
 function recordFrom(o: { branch: string; kubernetes: string; arch: Arch; components: RecordedComponent[]; packaged: PackageStageResult; key: string; now: Date }): ReleaseRecord {

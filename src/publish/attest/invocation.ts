@@ -1,0 +1,54 @@
+/**
+ * What a run records about itself in the release record at package time (RecordedBuild), so the
+ * index stage can state it in the signed provenance and `crio-build verify --rebuild` can run the
+ * same build again: the command, when and where it ran, the recipes' digest, the lock, and the
+ * settings that changed where sources came from (mirrors, toolchain swaps, pin swaps).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Settings } from '../../config.js';
+import { dirDigest, TOOL_VERSION } from '../../farm/keys.js';
+import { DEFAULT_RECIPES_DIR } from '../../recipe/loader.js';
+import type { Resolution } from '../../recipe/resolver.js';
+import type { Strategy } from '../../recipe/schema.js';
+import type { RecordedBuild } from '../record.js';
+
+export interface RunStart {
+  invocationId: string;
+  startedOn: string;
+  command: string[];
+}
+
+/** Taken when a run starts. */
+export function runStart(argv: readonly string[] = process.argv.slice(2), now = new Date()): RunStart {
+  return { invocationId: randomUUID(), startedOn: now.toISOString(), command: ['crio-build', ...argv] };
+}
+
+export async function recordedBuild(o: {
+  start: RunStart;
+  settings: Settings;
+  lock: Resolution;
+  recipesDir?: string;
+  strategy?: Strategy;
+  pauseImage?: string;
+  now?: Date;
+}): Promise<RecordedBuild> {
+  return {
+    command: o.start.command,
+    invocationId: o.start.invocationId,
+    startedOn: o.start.startedOn,
+    finishedOn: (o.now ?? new Date()).toISOString(),
+    host: hostname(),
+    toolVersion: TOOL_VERSION,
+    recipesDigest: await recipesDigest(o.recipesDir),
+    lock: o.lock,
+    // Only what decides where sources come from: never hosts (endpoints, certificate paths) or the cache dir.
+    settings: { mirrors: o.settings.mirrors, toolchains: o.settings.toolchains, components: o.settings.components },
+    ...(o.strategy ? { strategy: o.strategy } : {}),
+    ...(o.pauseImage ? { pauseImage: o.pauseImage } : {}),
+  };
+}
+
+export function recipesDigest(dir: string = DEFAULT_RECIPES_DIR): Promise<string> {
+  return dirDigest(dir);
+}
