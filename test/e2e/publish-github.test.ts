@@ -220,7 +220,7 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     assert.match(r.stderr, /release-1\.18\/arm64 build:cri-o +ok/, 'cri-o rebuilt');
     for (const c of COMPONENTS.slice(1)) assert.match(r.stderr, new RegExp(`release-1\\.18/arm64 build:${c} +cached`), `${c} did not change`);
     assert.match(r.stderr, /release-1\.18 index +ok/);
-    assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +uploaded 2, replaced 8, deleted 2, unchanged \d+/);
+    assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +uploaded 2, replaced 9, deleted 2, unchanged \d+/);
 
     const rel = theRelease();
     assert.equal(rel.id, old.id, 'the same rolling release, updated in place');
@@ -234,9 +234,9 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     assert.ok(!names.includes(oldCrioDeb) && !names.includes(oldBundle), 'the old cri-o .deb and bundle are gone');
 
     // Uploaded: the new cri-o files, and every index/metadata file that changed; nothing else.
-    const REPLACED = [...INDEX, 'SHA256SUMS', 'crio-build-manifest.json'];
+    const REPLACED = [...INDEX, 'SHA256SUMS', 'crio-build-manifest.json', 'provenance.intoto.jsonl'];
     assert.deepEqual(uploads().sort(), [newCrioDeb, newBundle, ...REPLACED].sort(), `uploads: ${uploads().join(' ')}`);
-    assert.deepEqual(uploads().slice(-2).sort(), ['InRelease', 'Release.gpg'], 'signatures still last');
+    assert.deepEqual(uploads().slice(-3), ['Release.gpg', 'InRelease', 'provenance.intoto.jsonl'], 'signatures still last, the provenance (which names every file) after them');
     for (const n of others) assert.equal(rel.assets.find((a) => a.name === n)?.id, oldAssets.get(n)!.id, `${n} not re-uploaded`);
     for (const n of ['crio-build-archive-keyring.gpg', 'crio-build-archive-keyring.asc']) assert.equal(rel.assets.find((a) => a.name === n)?.id, oldAssets.get(n)!.id, `${n} (same key) not re-uploaded`);
 
