@@ -134,10 +134,11 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     assert.match(rel.name ?? '', /^CRI-O release-1\.18 nightly \(1\.18\.1\+git\d{14}\.[0-9a-f]{7}\)$/);
     assertMatchesDirectory(rel);
 
-    // Uploaded once each, packages first, the index after them, InRelease and Release.gpg last.
+    // Uploaded once each, packages first, the index after them, InRelease and Release.gpg last but
+    // for the provenance, which names every other file.
     const order = uploads();
     assert.equal(order.length, rel.assets.length, `each file uploaded once: ${order.join(' ')}`);
-    assert.deepEqual(order.slice(-2).sort(), ['InRelease', 'Release.gpg'], `signatures last: ${order.join(' ')}`);
+    assert.deepEqual(order.slice(-3), ['Release.gpg', 'InRelease', 'provenance.intoto.jsonl'], `signatures last, then the provenance: ${order.join(' ')}`);
     const firstIndex = Math.min(...INDEX.map((f) => order.indexOf(f)));
     assert.ok(INDEX.every((f) => order.includes(f)), 'the whole index is uploaded');
     for (const [i, f] of order.entries()) if (/\.(deb|tar\.gz)$/.test(f)) assert.ok(i < firstIndex, `${f} goes before the index: ${order.join(' ')}`);

@@ -77,7 +77,7 @@ describe('crio-build verify: a fixture release, checked and rebuilt', () => {
     const t = await tempDir('crio-verify-pae-');
     await writeFile(join(t, 'pae'), pae(env.payloadType, Buffer.from(env.payload, 'base64')));
     await writeFile(join(t, 'sig'), Buffer.from(env.signatures[0]!.sig, 'base64'));
-    const out = execFileSync('gpgv', ['--status-fd', '1', '--keyring', join(rel.dir, 'crio-build-archive-keyring.gpg'), join(t, 'sig'), join(t, 'pae')], { encoding: 'utf8' });
+    const out = execFileSync('gpgv', ['--status-fd', '1', '--keyring', join(rel.dir, 'crio-build-archive-keyring.gpg'), join(t, 'sig'), join(t, 'pae')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.ok(out.includes(`VALIDSIG`) && out.trim().endsWith(env.signatures[0]!.keyid), out);
     // The notes show the two commands for this release's URL.
     const notes = await readFile(join(rel.dir, 'RELEASE_NOTES.md'), 'utf8');
@@ -171,7 +171,11 @@ describe('crio-build verify: a fixture release, checked and rebuilt', () => {
     const r = await verify([rel.dir, '--rebuild']);
     assert.equal(r.code, 0, r.stdout + r.stderr.slice(-4000));
     const identical = r.stdout.split('\n').filter((l) => / rebuild +.*: identical to the rebuilt file$/.test(l));
-    assert.equal(identical.length, 5, r.stdout);
+    // Every file the release record lists (the 4 .debs and the bundle; with SBOMs and .buildinfo files, those too).
+    const record = (await readRecord(packagesDir(rel.site.artifactsDir, 'release-1.18', 'amd64')))!;
+    assert.ok(record.artifacts.length >= 5);
+    assert.equal(identical.length, record.artifacts.length, r.stdout);
+    for (const a of record.artifacts) assert.ok(identical.some((l) => l.includes(` ${a.file}: `)), `${a.file} compared: ${r.stdout}`);
     assert.match(r.stdout, /checked by signature/);
   });
 
