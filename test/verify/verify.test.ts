@@ -96,6 +96,20 @@ describe('crio-build verify: a fixture release, checked and rebuilt', () => {
     assert.match(u.stdout, /pinned key/);
   });
 
+  test('--key pins the expected key: a release signed by another key fails every signature check (exit 1)', async () => {
+    const home = await tempDir('crio-verify-otherkey-');
+    const gpg = (args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    gpg(['--quick-gen-key', 'someone-else@example.org', 'ed25519', 'sign', 'never']);
+    const other = join(home, 'other.gpg');
+    await writeFile(other, gpg(['--export', 'someone-else@example.org']));
+    const r = await verify([rel.dir, '--key', other]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^FAIL +apt index +InRelease: signed by a key not in the keyring/m);
+    assert.match(r.stdout, /^FAIL +apt index +Release\.gpg: /m);
+    assert.match(r.stdout, /^FAIL +provenance +provenance\.intoto\.jsonl: DSSE signature 1 .*signed by a key not in the keyring/m);
+    execFileSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  });
+
   test('tampering with a .deb, SHA256SUMS, InRelease, the provenance payload or its signature: exit 1, the file named', async () => {
     const cases: Array<{ what: string; file: (dir: string) => Promise<string>; tamper: (dir: string, file: string) => Promise<void>; expect: RegExp }> = [
       {
