@@ -111,7 +111,7 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     // Every file, each announced as an upload, in the order a real run would upload them.
     const announced = [...r.stderr.matchAll(/publish: \(dry run\) upload (\S+): new release/g)].map((m) => m[1]!);
     assert.deepEqual([...announced].sort(), [...files].sort(), 'one upload line per file of the release');
-    assert.deepEqual(announced.slice(-2).sort(), ['InRelease', 'Release.gpg'], `the signatures go last: ${announced.join(' ')}`);
+    assert.deepEqual(announced.slice(-3), ['Release.gpg', 'InRelease', 'provenance.intoto.jsonl'], `the signatures go last, then the provenance: ${announced.join(' ')}`);
     assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +dry run: would upload \d+, replaced 0, deleted 0/);
     assert.equal(fake.writes(), 0, `writes: ${JSON.stringify(fake.requests.filter((q) => q.method !== 'GET'))}`);
     assert.ok(fake.requests.length > 0, 'it did ask GitHub whether the release exists');
