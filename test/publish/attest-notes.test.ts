@@ -63,3 +63,12 @@ describe('provenance pieces and release notes', () => {
     assert.ok(notes.indexOf('apt-get install cri-o') < notes.indexOf(check), 'the first sh block stays the install lines');
   });
 });
+
+describe('the recorded run publishes no credentials', () => {
+  test('userinfo is cut from URLs in arguments and settings', async () => {
+    const { withoutCredentials } = await import('../../src/publish/attest/invocation.js');
+    assert.equal(withoutCredentials('--mirror=https://github.com/=https://bot:s3cret@git.example.org/mirror/'), '--mirror=https://github.com/=https://git.example.org/mirror/');
+    assert.equal(withoutCredentials('file:///srv/mirror/'), 'file:///srv/mirror/');
+    assert.equal(withoutCredentials('http://user@host/x and ftp://a:b@c/'), 'http://host/x and ftp://c/');
+  });
+});

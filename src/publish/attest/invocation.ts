@@ -24,6 +24,28 @@ export function runStart(argv: readonly string[] = process.argv.slice(2), now = 
   return { invocationId: randomUUID(), startedOn: now.toISOString(), command: ['crio-build', ...argv] };
 }
 
+/**
+ * A URL (or an argument holding one) without its userinfo: a mirror may be given as
+ * https://user:token@host/, and the record and the provenance are published.
+ */
+export function withoutCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
+}
+
+function settingsWithoutCredentials(s: Settings): RecordedBuild['settings'] {
+  const clean = (u: string) => withoutCredentials(u);
+  return {
+    mirrors: s.mirrors.map((m) => ({ from: clean(m.from), to: clean(m.to) })),
+    toolchains: Object.fromEntries(
+      Object.entries(s.toolchains).map(([name, t]) => [
+        name,
+        { ...t, archives: Object.fromEntries(Object.entries(t.archives).map(([arch, a]) => [arch, a && { ...a, url: clean(a.url) }])) },
+      ]),
+    ) as Settings['toolchains'],
+    components: s.components,
+  };
+}
+
 export async function recordedBuild(o: {
   start: RunStart;
   settings: Settings;
@@ -34,16 +56,17 @@ export async function recordedBuild(o: {
   now?: Date;
 }): Promise<RecordedBuild> {
   return {
-    command: o.start.command,
+    command: o.start.command.map(withoutCredentials),
     invocationId: o.start.invocationId,
     startedOn: o.start.startedOn,
     finishedOn: (o.now ?? new Date()).toISOString(),
     host: hostname(),
     toolVersion: TOOL_VERSION,
     recipesDigest: await recipesDigest(o.recipesDir),
-    lock: o.lock,
-    // Only what decides where sources come from: never hosts (endpoints, certificate paths) or the cache dir.
-    settings: { mirrors: o.settings.mirrors, toolchains: o.settings.toolchains, components: o.settings.components },
+    lock: JSON.parse(withoutCredentials(JSON.stringify(o.lock))) as Resolution,
+    // Only what decides where sources come from: never hosts (endpoints, certificate paths) or the
+    // cache dir; URLs without credentials (a rebuild gives its own with --mirror or --config).
+    settings: settingsWithoutCredentials(o.settings),
     ...(o.strategy ? { strategy: o.strategy } : {}),
     ...(o.pauseImage ? { pauseImage: o.pauseImage } : {}),
   };
