@@ -20,7 +20,7 @@ import { IN_TOTO_PAYLOAD_TYPE, pae, parseEnvelope } from '../publish/attest/dsse
 import { PROVENANCE_FILE, SLSA_PROVENANCE_V1, STATEMENT_TYPE, type ProvenanceStatement } from '../publish/attest/statement.js';
 import { gpgv, type Keyring } from './gpgv.js';
 import { sbomNameFor, sbomProblems } from './sbom.js';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 export type CheckName = 'download' | 'SHA256SUMS' | 'apt index' | 'SBOM' | 'provenance';
@@ -119,7 +119,7 @@ export async function checkAptIndex(dir: string, files: readonly string[], keyri
       continue;
     }
     const h = await sha256File(join(dir, name));
-    const size = (await readFile(join(dir, name))).length;
+    const size = (await stat(join(dir, name))).size;
     if (h !== s.SHA256) out.push(fail('apt index', name, `sha256 ${h}, but Packages says ${s.SHA256}`));
     else if (String(size) !== s.Size) out.push(fail('apt index', name, `size ${size}, but Packages says ${s.Size}`));
     else out.push(ok('apt index', name, 'sha256 and size as Packages says'));
