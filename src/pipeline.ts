@@ -16,6 +16,7 @@ import { packageAll, packagesDir, type PackageStageResult } from './package/stag
 import { firstLine as firstLineOf, JobLog } from './farm/jobs.js';
 import { buildProvenanceOf, makeRecord, readRecord, recordedComponent, releaseTagFor, writeRecord } from './publish/record.js';
 import { packagedKey, recordIntact, resultFromRecord } from './publish/package-cache.js';
+import { recordedBuild, runStart, type RunStart } from './publish/attest/invocation.js';
 import { indexRelease, publishRelease, type IndexedRelease, type IndexOptions, type PublishOptions, type PublishOutcome } from './publish/stage.js';
 
 export interface PipelineOptions {
@@ -63,6 +64,8 @@ export interface Context {
   indexed?: IndexedRelease;
   published?: PublishOutcome;
   jobs: JobLog;
+  /** When and how this run started, for the release record's provenance. */
+  start: RunStart;
 }
 
 interface Stage {
@@ -163,7 +166,8 @@ const stages: Stage[] = [
         onStep: (m) => ctx.events.step?.('package', m),
       });
       for (const w of ctx.packaged.warnings) ctx.events.step?.('package', `warning: ${w}`);
-      await writeRecord(outDir, makeRecord(plan, ctx.built!, ctx.packaged, key));
+      const build = await recordedBuild({ start: ctx.start, settings: ctx.opts.settings, lock: ctx.resolution!, recipesDir: ctx.opts.recipesDir, strategy: ctx.opts.strategy, pauseImage: ctx.opts.pauseImage });
+      await writeRecord(outDir, makeRecord(plan, ctx.built!, ctx.packaged, key, new Date(), build));
     },
   },
   {
@@ -189,7 +193,7 @@ const stages: Stage[] = [
 ];
 
 export async function runPipeline(opts: PipelineOptions, events: PipelineEvents = {}): Promise<Context> {
-  const ctx: Context = { opts, events, jobs: opts.jobs ?? new JobLog() };
+  const ctx: Context = { opts, events, jobs: opts.jobs ?? new JobLog(), start: runStart() };
   const label = opts.label ?? `${opts.branch}/${opts.arch}`;
   // index and publish make the branch's release (every arch in it), so they are the branch's jobs.
   const jobId = (name: StageName) => (name === 'index' || name === 'publish' ? `${opts.branch} ${name}` : `${label} ${name}`);

@@ -3,7 +3,7 @@
  * User errors print one clear message (and a hint) with a documented exit code, never a stack trace.
  */
 import { resolve } from 'node:path';
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { loadSettings, type Settings } from '../config.js';
 import { runDoctor } from '../doctor.js';
 import { CrioBuildError, ExitCode, printable, quote, UsageError } from '../errors.js';
@@ -17,6 +17,7 @@ import { createReporter, type Reporter } from './reporter.js';
 import { footer, runManifest, type RunOutcome } from './run-output.js';
 import { lockRun, releaseOptions, releaseSettings, type ReleaseArgs } from './run-options.js';
 import { keysCommand } from './keys.js';
+import { verifyCommand } from './verify.js';
 import { cacheCommand } from './cache.js';
 import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
 import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
@@ -34,10 +35,10 @@ import { installSignalCleanup } from '../builder/index.js';
 
 const EXIT_CODES = `Exit codes:
   0    success
-  1    a build, package or publish job failed
+  1    a build, package or publish job failed; for verify: a check failed or a file differs from the rebuild
   2    usage error (unknown branch, arch, option or command)
   3    invalid recipe, config or lock file (file:line: field: problem)
-  4    source error (unreachable remote, missing commit, checksum mismatch)
+  4    source error (unreachable remote, missing commit, checksum mismatch); for verify --rebuild: an input is gone
   5    host not ready (Docker, qemu binfmt, disk), or a build host that is not who it says: run \`crio-build doctor\`
   75   another run holds the cache or artifacts dir (with --no-wait)
   130  interrupted (143 on SIGTERM)
@@ -357,6 +358,7 @@ export function buildCli(argv: string[]) {
     .command('builders', 'list, prune or bootstrap builder and base images', (y) => buildersCommand(y))
     .command(cacheCommand)
     .command(keysCommand)
+    .command(verifyCommand as unknown as CommandModule)
     .command<CommonArgs & { json: boolean }>(
       'doctor',
       'check this host: Docker daemon, qemu binfmt for arm64, git, free disk',

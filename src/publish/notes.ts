@@ -23,6 +23,11 @@ export function aptSetupLines(s: AptSetup): [string, string] {
   ];
 }
 
+/** The two commands a user runs to check the release they downloaded (README: "Check a release you downloaded"). */
+export function verifyCommands(baseUrl: string): [string, string] {
+  return [`crio-build verify ${baseUrl}`, `crio-build verify --rebuild ${baseUrl}`];
+}
+
 export interface NotesInput {
   tag: string;
   records: ReleaseRecord[];
@@ -51,6 +56,15 @@ export function releaseNotes(n: NotesInput): string {
   out.push(...aptSetupLines(n.apt));
   out.push('sudo apt-get update && sudo apt-get install cri-o', '```', '');
   out.push('`apt-get upgrade` then follows this release. The repository is signed; apt checks every file against the key above.', '');
+  out.push('## Check this release', '', '```sh');
+  out.push(...verifyCommands(n.apt.baseUrl));
+  out.push('```', '');
+  out.push(
+    'The first checks SHA256SUMS, the signed apt index, the SBOMs and the signed build provenance (`provenance.intoto.jsonl`, SLSA v1 in a DSSE envelope) against the key published here (`--key FILE` pins the one you expect); ' +
+      'the second also builds the release again from the sources, toolchain and builder the provenance names, on your machine, and compares every package byte for byte. ' +
+      'Exit status 0: verified; 1: something differs (named in the output); 4: an input is no longer available.',
+    '',
+  );
   out.push('## Components', '', '| arch | component | version | commit | toolchain | strategy |', '|---|---|---|---|---|---|');
   for (const r of n.records) {
     for (const c of r.components) {

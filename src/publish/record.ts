@@ -11,7 +11,9 @@ import { buildEnv, recordableEnvironment, sourceDir } from '../builder/build-env
 import type { BuiltComponentOutcome } from '../farm/build-stage.js';
 import type { Plan, PlannedComponent } from '../farm/planner.js';
 import { packagesDir, type BuildProvenance, type PackageStageResult } from '../package/stage.js';
-import type { Arch } from '../recipe/schema.js';
+import type { Mirror, Settings } from '../config.js';
+import type { Resolution } from '../recipe/resolver.js';
+import type { Arch, Strategy } from '../recipe/schema.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { packagedKey } from './package-cache.js';
 
@@ -33,6 +35,31 @@ export interface RecordedArtifact {
   kind?: 'sbom' | 'buildinfo';
   /** For a document: the file name of the artifact it describes. */
   of?: string;
+}
+
+/**
+ * How the run that packaged a record was invoked: what `crio-build verify --rebuild` needs to make
+ * the same files again, and what the release's signed provenance states. Absent in records made
+ * before provenance (and in those of `crio-build package`, which has no run to describe).
+ */
+export interface RecordedBuild {
+  /** The command line, as given (secrets never travel in argv: keys come from files or the environment). */
+  command: string[];
+  invocationId: string;
+  startedOn: string;
+  finishedOn: string;
+  /** The machine the run was on (os.hostname()). */
+  host: string;
+  toolVersion: string;
+  /** dirDigest of the recipes directory the run read. */
+  recipesDigest: string;
+  /** The resolution the run built from (the lock record, as saved). */
+  lock: Resolution;
+  /** The settings that changed where sources came from. */
+  settings: { mirrors: Mirror[]; toolchains: Settings['toolchains']; components: Settings['components'] };
+  /** --strategy, when the run overrode the recipes' strategies. */
+  strategy?: Strategy;
+  pauseImage?: string;
 }
 
 export interface RecordedComponent {
@@ -78,6 +105,8 @@ export interface ReleaseRecord {
   key: string;
   components: RecordedComponent[];
   artifacts: RecordedArtifact[];
+  /** How the run was invoked (optional: older records and `crio-build package` have none). */
+  build?: RecordedBuild;
 }
 
 /** A tag build of cri-o is released under its tag; a branch head goes to the branch's rolling nightly release. */
@@ -144,9 +173,10 @@ export function buildProvenanceOf(c: RecordedComponent): BuildProvenance {
   };
 }
 
-export function makeRecord(plan: Plan, built: BuiltComponentOutcome[], packaged: PackageStageResult, key: string, now = new Date()): ReleaseRecord {
+export function makeRecord(plan: Plan, built: BuiltComponentOutcome[], packaged: PackageStageResult, key: string, now = new Date(), build?: RecordedBuild): ReleaseRecord {
   const components = plan.components.map((c) => recordedComponent(c, built.find((x) => x.component.name === c.name)));
-  return recordFrom({ branch: plan.branch, kubernetes: plan.kubernetes, arch: plan.arch, components, packaged, key, now });
+  const record = recordFrom({ branch: plan.branch, kubernetes: plan.kubernetes, arch: plan.arch, components, packaged, key, now });
+  return build ? { ...record, build } : record;
 }
 
 function recordFrom(o: { branch: string; kubernetes: string; arch: Arch; components: RecordedComponent[]; packaged: PackageStageResult; key: string; now: Date }): ReleaseRecord {

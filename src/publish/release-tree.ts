@@ -19,6 +19,7 @@ import { CrioBuildError, ExitCode } from '../errors.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readRecord, type ReleaseRecord } from './record.js';
+import { PROVENANCE_FILE } from './attest/statement.js';
 
 export const MANIFEST_FILE = 'crio-build-manifest.json';
 export const NOTES_FILE = 'RELEASE_NOTES.md';
@@ -85,6 +86,8 @@ export interface AssembleInput {
   writeIndex: (dir: string, debs: string[]) => Promise<void>;
   /** The release notes, given SHA256SUMS' text. */
   notes: (checksums: string) => string;
+  /** Writes the signed provenance into the new directory, once every file it names is there. */
+  attest?: (dir: string) => Promise<void>;
 }
 
 export interface AssembledRelease {
@@ -94,8 +97,11 @@ export interface AssembledRelease {
   files: TreeFile[];
 }
 
-/** Upload order: what apt reads last (the signed index) goes last, so a client never sees an index naming files not there yet. */
-const LAST = ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'Release.gpg', 'InRelease'];
+/**
+ * Upload order: what apt reads last (the signed index) goes last, so a client never sees an index
+ * naming files not there yet; the provenance, which names every file, after all of them.
+ */
+const LAST = ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'Release.gpg', 'InRelease', PROVENANCE_FILE];
 
 export function uploadOrder(names: string[]): string[] {
   const rank = (n: string) => {
@@ -128,6 +134,7 @@ export async function assembleRelease(input: AssembleInput): Promise<AssembledRe
     await writeJsonAtomic(join(work, MANIFEST_FILE), manifest(input.tag, input.records));
     await input.writeIndex(work, debs);
     await writeFileAtomic(join(work, NOTES_FILE), input.notes(checksums));
+    await input.attest?.(work);
     await swapIn(work, final);
     const names = (await readdir(final)).filter((n) => n !== NOTES_FILE && !n.startsWith('.'));
     return { dir: final, checksums, files: uploadOrder(names).map((file) => ({ file, path: join(final, file) })) };

@@ -21,6 +21,8 @@ import { buildDistsRepository, buildFlatRepository, DEFAULT_KEYRING_NAME, genera
 import { publishRelease as publishToGitHub, type PublishAction } from './github/index.js';
 import { aptSetupLines, releaseNotes, releaseTitle } from './notes.js';
 import type { ReleaseRecord } from './record.js';
+import { writeProvenance } from './attest/provenance.js';
+import { PROVENANCE_FILE } from './attest/statement.js';
 import { assembleRelease, recordsForRelease, releaseDir, releasesRoot, swapIn, NOTES_FILE } from './release-tree.js';
 import { writeFileAtomic, tempNameFor } from '../util/atomic.js';
 import { packagesDir } from '../package/stage.js';
@@ -139,6 +141,10 @@ export async function indexRelease(o: IndexOptions): Promise<IndexedRelease> {
       if (await keepPreviousSignature(flatBefore, dir, join(dir, KEYRING_FILE), validFor, now())) o.onStep?.('index unchanged: the previous Release and its signatures are kept');
     },
     notes: (checksums) => (notes = releaseNotes({ tag: o.tag, records, checksums, apt })),
+    attest: async (dir) => {
+      const p = await writeProvenance({ dir, tag: o.tag, records, key, notPublished: [NOTES_FILE], previous: join(final, PROVENANCE_FILE) });
+      o.onStep?.(`provenance: ${PROVENANCE_FILE} ${p.reused ? 'unchanged (the previous signature is kept)' : `signed by ${p.fingerprint}`}`);
+    },
   });
   // The same packages in Debian's dists/pool layout under artifacts/apt, one suite per release,
   // for any static web host: deb [signed-by=...] <url>/apt <tag> main

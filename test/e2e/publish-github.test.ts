@@ -111,7 +111,7 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     // Every file, each announced as an upload, in the order a real run would upload them.
     const announced = [...r.stderr.matchAll(/publish: \(dry run\) upload (\S+): new release/g)].map((m) => m[1]!);
     assert.deepEqual([...announced].sort(), [...files].sort(), 'one upload line per file of the release');
-    assert.deepEqual(announced.slice(-2).sort(), ['InRelease', 'Release.gpg'], `the signatures go last: ${announced.join(' ')}`);
+    assert.deepEqual(announced.slice(-3), ['Release.gpg', 'InRelease', 'provenance.intoto.jsonl'], `the signatures go last, then the provenance: ${announced.join(' ')}`);
     assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +dry run: would upload \d+, replaced 0, deleted 0/);
     assert.equal(fake.writes(), 0, `writes: ${JSON.stringify(fake.requests.filter((q) => q.method !== 'GET'))}`);
     assert.ok(fake.requests.length > 0, 'it did ask GitHub whether the release exists');
@@ -134,10 +134,11 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     assert.match(rel.name ?? '', /^CRI-O release-1\.18 nightly \(1\.18\.1\+git\d{14}\.[0-9a-f]{7}\)$/);
     assertMatchesDirectory(rel);
 
-    // Uploaded once each, packages first, the index after them, InRelease and Release.gpg last.
+    // Uploaded once each, packages first, the index after them, InRelease and Release.gpg last but
+    // for the provenance, which names every other file.
     const order = uploads();
     assert.equal(order.length, rel.assets.length, `each file uploaded once: ${order.join(' ')}`);
-    assert.deepEqual(order.slice(-2).sort(), ['InRelease', 'Release.gpg'], `signatures last: ${order.join(' ')}`);
+    assert.deepEqual(order.slice(-3), ['Release.gpg', 'InRelease', 'provenance.intoto.jsonl'], `signatures last, then the provenance: ${order.join(' ')}`);
     const firstIndex = Math.min(...INDEX.map((f) => order.indexOf(f)));
     assert.ok(INDEX.every((f) => order.includes(f)), 'the whole index is uploaded');
     for (const [i, f] of order.entries()) if (/\.(deb|tar\.gz)$/.test(f)) assert.ok(i < firstIndex, `${f} goes before the index: ${order.join(' ')}`);
@@ -220,8 +221,8 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     assert.match(r.stderr, /release-1\.18\/arm64 build:cri-o +ok/, 'cri-o rebuilt');
     for (const c of COMPONENTS.slice(1)) assert.match(r.stderr, new RegExp(`release-1\\.18/arm64 build:${c} +cached`), `${c} did not change`);
     assert.match(r.stderr, /release-1\.18 index +ok/);
-    // New: the cri-o .deb, the bundle, and their documents (two SBOMs, cri-o's .buildinfo).
-    assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +uploaded 5, replaced 8, deleted 5, unchanged \d+/);
+    // New: the cri-o .deb, the bundle, and their documents (two SBOMs, cri-o's .buildinfo); the provenance is replaced.
+    assert.match(r.stderr, /release-1\.18 publish +ok +[\d.]+s +uploaded 5, replaced 9, deleted 5, unchanged \d+/);
 
     const rel = theRelease();
     assert.equal(rel.id, old.id, 'the same rolling release, updated in place');
@@ -237,9 +238,9 @@ describe('crio-build release-1.18 --arch arm64 --publish --repo o/r (GitHub, thr
     for (const n of docsOf(oldCrioDeb, oldBundle)) assert.ok(!names.includes(n), `${n} is gone with what it described`);
 
     // Uploaded: the new cri-o files and their documents, and every index/metadata file that changed; nothing else.
-    const REPLACED = [...INDEX, 'SHA256SUMS', 'crio-build-manifest.json'];
+    const REPLACED = [...INDEX, 'SHA256SUMS', 'crio-build-manifest.json', 'provenance.intoto.jsonl'];
     assert.deepEqual(uploads().sort(), [newCrioDeb, newBundle, ...docsOf(newCrioDeb, newBundle), ...REPLACED].sort(), `uploads: ${uploads().join(' ')}`);
-    assert.deepEqual(uploads().slice(-2).sort(), ['InRelease', 'Release.gpg'], 'signatures still last');
+    assert.deepEqual(uploads().slice(-3), ['Release.gpg', 'InRelease', 'provenance.intoto.jsonl'], 'signatures still last, the provenance (which names every file) after them');
     for (const n of others) assert.equal(rel.assets.find((a) => a.name === n)?.id, oldAssets.get(n)!.id, `${n} not re-uploaded`);
     for (const n of ['crio-build-archive-keyring.gpg', 'crio-build-archive-keyring.asc']) assert.equal(rel.assets.find((a) => a.name === n)?.id, oldAssets.get(n)!.id, `${n} (same key) not re-uploaded`);
 

@@ -86,8 +86,10 @@ function inReleaseText(s: string): string {
  * sha256 and size) must be equal, so they are compared.
  */
 function withoutPackagedAt(b: Buffer): Buffer {
-  const j = JSON.parse(b.toString('utf8')) as { packagedAt?: unknown; arches?: Array<{ packagedAt?: unknown }> };
+  const j = JSON.parse(b.toString('utf8')) as { packagedAt?: unknown; build?: unknown; arches?: Array<{ packagedAt?: unknown }> };
   delete j.packagedAt;
+  // The record's run description: its times, invocation id, host, and command line with this run's paths.
+  delete j.build;
   for (const a of j.arches ?? []) delete a.packagedAt;
   return Buffer.from(JSON.stringify(j, null, 2));
 }
@@ -101,11 +103,12 @@ function options(runs: Run[], saveDir: string): CompareOptions {
     normalize: [
       { match: (r) => r === 'Release', apply: text(releaseWithoutTimes), why: 'Date and Valid-Until' },
       { match: (r) => r === 'InRelease', apply: text(inReleaseText), why: 'the signature (its time) and Date/Valid-Until; verified with gpgv instead' },
-      { match: (r) => r.endsWith('release.json') || r.endsWith('crio-build-manifest.json'), apply: withoutPackagedAt, why: 'packagedAt' },
+      { match: (r) => r.endsWith('release.json') || r.endsWith('crio-build-manifest.json'), apply: withoutPackagedAt, why: 'packagedAt, and the record\'s run (build: times, host, command with its paths)' },
       { match: (r) => r.endsWith('RELEASE_NOTES.md'), apply: text((s) => bases.reduce((t, base) => t.split(base).join('<base-url>'), s)), why: 'the base URL, a path of this run' },
     ],
     skip: [
       { match: (r) => r === 'Release.gpg', why: 'a detached signature holds its creation time; verified with gpgv instead' },
+      { match: (r) => r.endsWith('provenance.intoto.jsonl'), why: 'states the runs\' times and paths and is signed (its time); checked by `crio-build verify` instead' },
       { match: (r) => r.startsWith('.'), why: 'hidden files are not part of a release' },
     ],
   };

@@ -25,6 +25,8 @@ export interface Signatures {
 export interface Signer {
   fingerprint: string;
   sign(release: string): Promise<Signatures>;
+  /** A binary detached signature over any bytes (the provenance's DSSE envelope signs its PAE this way). */
+  signDetached(data: Buffer): Promise<Buffer>;
   /** The public key: armored and as a binary keyring (gpg --export, not armored). */
   publicKey(): Promise<{ armored: Buffer; binary: Buffer }>;
 }
@@ -88,7 +90,7 @@ async function importKey(home: GpgHome, key: SigningKey): Promise<string> {
   return only.fingerprint;
 }
 
-async function signOne(home: GpgHome, key: SigningKey, fingerprint: string, release: string, mode: string[]): Promise<Buffer> {
+async function signOne(home: GpgHome, key: SigningKey, fingerprint: string, release: string | Buffer, mode: string[]): Promise<Buffer> {
   const r = await home.run(['--local-user', fingerprint, '--digest-algo', 'SHA512', ...mode, '--output', '-'], {
     stdin: release,
     ...(key.passphrase !== undefined ? { passphrase: key.passphrase } : {}),
@@ -120,6 +122,7 @@ export async function withSigner<T>(key: SigningKey, fn: (signer: Signer) => Pro
         inRelease: await signOne(home, key, fingerprint, release, ['--clearsign']),
         releaseGpg: await signOne(home, key, fingerprint, release, ['--armor', '--detach-sign']),
       }),
+      signDetached: (data) => signOne(home, key, fingerprint, data, ['--detach-sign']),
       publicKey: async () => ({ armored: await exportPublic(home, fingerprint, true), binary: await exportPublic(home, fingerprint, false) }),
     });
   }, { throwawayKeys: true });

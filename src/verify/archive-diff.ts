@@ -1,0 +1,137 @@
+/**
+ * Where two files differ, down to the archive member: a .deb's ar members (control.tar.*,
+ * data.tar.*), the files inside those tars (and inside a bundle's tar.gz), each with sizes and
+ * sha256; compressed members are decompressed first (gzip here, xz with `xz -d`), so a difference
+ * in compression alone is told apart from one in content.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { runChild } from '../publish/apt/child.js';
+
+export interface Difference {
+  /** The file and the members inside it: "cri-o_…_arm64.deb > data.tar.xz > ./usr/bin/crio". */
+  where: string;
+  what: string;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const isAr = (b: Buffer) => b.subarray(0, 8).toString('latin1') === '!<arch>\n';
+const isGzip = (b: Buffer) => b[0] === 0x1f && b[1] === 0x8b;
+const isXz = (b: Buffer) => b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+const isTar = (b: Buffer) => b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
+
+export async function diffBytes(where: string, a: Buffer, b: Buffer): Promise<Difference[]> {
+  if (a.equals(b)) return [];
+  if (isAr(a) && isAr(b)) return diffAr(where, a, b);
+  if ((isGzip(a) && isGzip(b)) || (isXz(a) && isXz(b))) {
+    const [da, db] = isGzip(a) ? [gunzipSync(a), gunzipSync(b)] : await Promise.all([unxz(a), unxz(b)]);
+    if (da.equals(db)) return [{ where, what: `compressed bytes differ, decompressed content is equal (${a.length} vs ${b.length} bytes)` }];
+    return diffBytes(where, da, db);
+  }
+  if (isTar(a) && isTar(b)) return diffTar(where, a, b);
+  return [{ where, what: firstDifference(a, b) }];
+}
+
+function firstDifference(a: Buffer, b: Buffer): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const text = (x: Buffer) => !x.subarray(0, 4096).includes(0);
+  if (text(a) && text(b)) {
+    const line = a.subarray(0, i).toString('utf8').split('\n').length;
+    const la = a.toString('utf8').split('\n')[line - 1] ?? '';
+    const lb = b.toString('utf8').split('\n')[line - 1] ?? '';
+    return `line ${line} differs: ${JSON.stringify(la.slice(0, 200))} vs ${JSON.stringify(lb.slice(0, 200))}`;
+  }
+  return `content differs from byte ${i} (sizes ${a.length} vs ${b.length}, sha256 ${sha(a).slice(0, 16)}… vs ${sha(b).slice(0, 16)}…)`;
+}
+
+async function unxz(b: Buffer): Promise<Buffer> {
+  const r = await runChild('xz', ['-dc'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin: b, installHint: 'install xz-utils' });
+  if (r.code !== 0) throw new Error(`xz -d failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+interface ArMember {
+  name: string;
+  header: string;
+  data: Buffer;
+}
+
+function readAr(buf: Buffer): ArMember[] {
+  const out: ArMember[] = [];
+  let off = 8;
+  while (off + 60 <= buf.length) {
+    const h = buf.subarray(off, off + 60).toString('latin1');
+    const size = Number(h.slice(48, 58).trim());
+    out.push({ name: h.slice(0, 16).trim().replace(/\/$/, ''), header: h.slice(16, 58).replace(/\s+/g, ' ').trim(), data: buf.subarray(off + 60, off + 60 + size) });
+    off += 60 + size + (size % 2);
+  }
+  return out;
+}
+
+async function diffAr(where: string, a: Buffer, b: Buffer): Promise<Difference[]> {
+  const ma = readAr(a);
+  const mb = readAr(b);
+  const out: Difference[] = [];
+  const na = ma.map((m) => m.name).join(', ');
+  const nb = mb.map((m) => m.name).join(', ');
+  if (na !== nb) out.push({ where, what: `ar members ${na} vs ${nb}` });
+  for (const x of ma) {
+    const y = mb.find((m) => m.name === x.name);
+    if (!y) continue;
+    if (x.header !== y.header) out.push({ where: `${where} > ${x.name}`, what: `ar header (mtime uid gid mode size) ${x.header} vs ${y.header}` });
+    if (!x.data.equals(y.data)) out.push(...(await diffBytes(`${where} > ${x.name}`, x.data, y.data)));
+  }
+  return out;
+}
+
+interface TarEntry {
+  attrs: string;
+  size: number;
+  sha256: string;
+  data: Buffer;
+}
+
+async function readTar(buf: Buffer): Promise<Map<string, TarEntry>> {
+  const out = new Map<string, TarEntry>();
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        const data = Buffer.concat(chunks);
+        const attrs = `type ${h.type} mode ${(h.mode ?? 0).toString(8)} owner ${h.uid}:${h.gid} (${h.uname ?? ''}:${h.gname ?? ''}) mtime ${h.mtime?.getTime?.() ?? 0}${h.linkname ? ` link ${h.linkname}` : ''}`;
+        out.set(h.name, { attrs, size: data.length, sha256: sha(data), data });
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(buf);
+  await done;
+  return out;
+}
+
+async function diffTar(where: string, a: Buffer, b: Buffer): Promise<Difference[]> {
+  const [ea, eb] = await Promise.all([readTar(a), readTar(b)]);
+  const out: Difference[] = [];
+  for (const [name, x] of ea) {
+    const y = eb.get(name);
+    const at = `${where} > ${name}`;
+    if (!y) {
+      out.push({ where: at, what: 'only in the published file' });
+      continue;
+    }
+    if (x.attrs !== y.attrs) out.push({ where: at, what: `${x.attrs} vs ${y.attrs}` });
+    if (x.sha256 !== y.sha256) out.push({ where: at, what: `content differs: size ${x.size} vs ${y.size}, sha256 ${x.sha256} (published) vs ${y.sha256} (rebuilt)` });
+  }
+  for (const name of eb.keys()) if (!ea.has(name)) out.push({ where: `${where} > ${name}`, what: 'only in the rebuilt file' });
+  if (out.length === 0) {
+    const order = (m: Map<string, TarEntry>) => [...m.keys()].join('\n');
+    out.push({ where, what: order(ea) !== order(eb) ? 'the same entries in another order' : 'tar headers differ in fields not compared here (every entry\'s name, attributes and content are equal)' });
+  }
+  return out;
+}
