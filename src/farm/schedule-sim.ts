@@ -30,6 +30,11 @@ export interface SimHost {
 export interface SimOptions {
   /** How many times longer a job of this platform takes on a host not native for it (default 1). */
   foreignFactor?: Partial<Record<Arch, number>>;
+  /**
+   * A job goes to a foreign host only when its foreign factor is at most this (default: any, as
+   * HostPool does today); with 1, a job that would run under qemu waits for a native slot instead.
+   */
+  maxForeignFactor?: number;
 }
 
 export interface Placement {
@@ -86,6 +91,7 @@ export function simulate(jobs: SimJob[], hosts: SimHost[], opts: SimOptions = {}
         const f = free.get(h.name)!;
         if (f <= 0) continue;
         const native = h.platforms.includes(j.platform!);
+        if (!native && (opts.foreignFactor?.[j.platform!] ?? 1) > (opts.maxForeignFactor ?? Infinity) && hosts.some((x) => x.platforms.includes(j.platform!))) continue;
         if (!best || (native && !bestNative) || (native === bestNative && f > free.get(best.name)!)) {
           best = h;
           bestNative = native;
@@ -126,6 +132,13 @@ export interface LowerBound {
   slots: number;
   /** max(criticalPath, work / slots): no schedule on these slots can be shorter. */
   bound: number;
+  /**
+   * The shortest chain after any host job (its dependents down to the end: a package, an index).
+   * The host job that ends last ends at work / slots or later and its tail follows it, so
+   * max(criticalPath, work / slots + minTail) is a lower bound too, a tighter one.
+   */
+  minTail: number;
+  boundWithTail: number;
 }
 
 export function lowerBound(jobs: SimJob[], slots: number): LowerBound {
@@ -146,5 +159,19 @@ export function lowerBound(jobs: SimJob[], slots: number): LowerBound {
   };
   const criticalPath = Math.max(0, ...jobs.map((j) => eft(j.id)));
   const work = jobs.filter((j) => j.platform).reduce((s, j) => s + j.seconds, 0);
-  return { criticalPath, work, slots, bound: Math.max(criticalPath, work / slots) };
+  // The longest chain of dependents after a job (not counting the job itself).
+  const dependents = new Map<string, SimJob[]>(jobs.map((j) => [j.id, []]));
+  for (const j of jobs) for (const d of j.deps) dependents.get(d)!.push(j);
+  const tails = new Map<string, number>();
+  const tail = (id: string): number => {
+    const known = tails.get(id);
+    if (known !== undefined) return known;
+    const t = Math.max(0, ...dependents.get(id)!.map((x) => x.seconds + tail(x.id)));
+    tails.set(id, t);
+    return t;
+  };
+  const hostJobs = jobs.filter((j) => j.platform);
+  const minTail = hostJobs.length ? Math.min(...hostJobs.map((j) => tail(j.id))) : 0;
+  const bound = Math.max(criticalPath, work / slots);
+  return { criticalPath, work, slots, bound, minTail, boundWithTail: Math.max(bound, work / slots + minTail) };
 }
