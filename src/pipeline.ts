@@ -13,7 +13,8 @@ import type { Arch, Strategy } from './recipe/schema.js';
 import { fetchAll, type Fetched } from './source/fetch.js';
 import { buildAll, type BuiltComponentOutcome } from './farm/build-stage.js';
 import { packageAll, packagesDir, type PackageStageResult } from './package/stage.js';
-import { firstLine as firstLineOf, JobLog } from './farm/jobs.js';
+import { firstLine as firstLineOf, JobLog, ranFrom } from './farm/jobs.js';
+import type { HostPool } from './farm/hosts.js';
 import { buildProvenanceOf, makeRecord, readRecord, recordedComponent, releaseTagFor, writeRecord } from './publish/record.js';
 import { packagedKey, recordIntact, resultFromRecord } from './publish/package-cache.js';
 import { recordedBuild, runStart, type RunStart } from './publish/attest/invocation.js';
@@ -42,6 +43,10 @@ export interface PipelineOptions {
   jobs?: JobLog;
   /** Prefix of job ids in the summary; "<branch>/<arch>" when absent. */
   label?: string;
+  /** The farm's hosts, shared with other runs (a nightly's branches and arches); the build stage connects its own when absent. */
+  pool?: HostPool;
+  /** Runs each stage (`run`): a nightly uses it to take turns on what its runs must not do at once. */
+  around?: (stage: StageName, run: () => Promise<void>) => Promise<void>;
 }
 
 export interface PipelineEvents {
@@ -126,6 +131,7 @@ const stages: Stage[] = [
         settings: ctx.opts.settings,
         artifactsDir: ctx.opts.artifactsDir,
         force: ctx.opts.force,
+        pool: ctx.opts.pool,
         onEvent: (e) => ctx.events.step?.('build', e.message),
       });
       for (const b of ctx.built) {
@@ -194,24 +200,46 @@ const stages: Stage[] = [
 
 export async function runPipeline(opts: PipelineOptions, events: PipelineEvents = {}): Promise<Context> {
   const ctx: Context = { opts, events, jobs: opts.jobs ?? new JobLog(), start: runStart() };
+  return runStages(ctx, 0, opts.until);
+}
+
+/**
+ * Go on with a run that stopped after `ctx.opts.until`, up to `until`, with the same context (its
+ * plan and packages): a nightly packages every arch of a branch first, then indexes and publishes
+ * the branch once from one of them.
+ */
+export async function resumePipeline(ctx: Context, until: StageName, events: PipelineEvents = ctx.events): Promise<Context> {
+  const from = STAGE_NAMES.indexOf(ctx.opts.until) + 1;
+  ctx.opts = { ...ctx.opts, until };
+  ctx.events = events;
+  return runStages(ctx, from, until);
+}
+
+async function runStages(ctx: Context, from: number, until: StageName): Promise<Context> {
+  const { opts, events } = ctx;
   const label = opts.label ?? `${opts.branch}/${opts.arch}`;
   // index and publish make the branch's release (every arch in it), so they are the branch's jobs.
   const jobId = (name: StageName) => (name === 'index' || name === 'publish' ? `${opts.branch} ${name}` : `${label} ${name}`);
-  const last = STAGE_NAMES.indexOf(opts.until);
-  const todo = stages.filter((s) => STAGE_NAMES.indexOf(s.name) <= last);
+  const last = STAGE_NAMES.indexOf(until);
+  const todo = stages.filter((s) => STAGE_NAMES.indexOf(s.name) >= from && STAGE_NAMES.indexOf(s.name) <= last);
   for (const [i, stage] of todo.entries()) {
     events.stage?.(stage.name, 'start');
-    const t0 = Date.now();
+    // From when the stage itself starts (not while `around` makes it wait its turn).
+    let t0 = Date.now();
+    const run = () => {
+      t0 = Date.now();
+      return stage.run(ctx);
+    };
     try {
-      await stage.run(ctx);
+      await (opts.around ? opts.around(stage.name, run) : run());
     } catch (err) {
-      if (stage.name !== 'build') ctx.jobs.add({ id: jobId(stage.name), state: 'failed', seconds: (Date.now() - t0) / 1000, detail: firstLine(err) });
+      if (stage.name !== 'build') ctx.jobs.add({ id: jobId(stage.name), state: 'failed', ...ranFrom(t0), detail: firstLine(err) });
       else recordBuilds(ctx, label, err);
       for (const later of todo.slice(i + 1)) ctx.jobs.skip(jobId(later.name), `${stage.name} failed`);
       throw Object.assign(err as object, { context: ctx });
     }
     if (stage.name === 'build') recordBuilds(ctx, label);
-    else if (JOB_STAGES.has(stage.name)) ctx.jobs.add({ id: jobId(stage.name), ...stageDetail(ctx, stage.name), seconds: (Date.now() - t0) / 1000 });
+    else if (JOB_STAGES.has(stage.name)) ctx.jobs.add({ id: jobId(stage.name), ...stageDetail(ctx, stage.name), ...ranFrom(t0) });
     events.stage?.(stage.name, 'done');
   }
   return ctx;
@@ -241,13 +269,16 @@ function stageDetail(ctx: Context, name: StageName): { state: 'ok' | 'cached' | 
 function recordBuilds(ctx: Context, label: string, err?: unknown): void {
   // On failure the build stage's error carries what did build (cached for the rerun) and what failed.
   const partial = err as { built?: BuiltComponentOutcome[]; failures?: Array<{ name: string; error: Error }> } | undefined;
+  const platform = (b: BuiltComponentOutcome) => (b.component.strategy === 'emulate' ? ctx.plan!.arch : ctx.plan!.hostArch);
   for (const b of ctx.built ?? partial?.built ?? []) {
     ctx.jobs.add({
       id: `${label} build:${b.component.name}`,
       state: b.cacheHit ? 'cached' : 'ok',
       seconds: b.cacheHit ? 0 : b.result.seconds,
-      detail: `${b.component.source.version} (${b.component.strategy}) key ${b.component.buildKey.slice(0, 12)}`,
+      detail: `${b.component.source.version} (${b.component.strategy}) key ${b.component.buildKey.slice(0, 12)}${b.sharedFrom ? `, built in this run for ${b.sharedFrom}` : ''}`,
       ...(b.host ? { host: b.host } : {}),
+      ...(b.startedAt !== undefined ? { startedAt: new Date(b.startedAt).toISOString(), endedAt: new Date(b.endedAt ?? b.startedAt).toISOString() } : {}),
+      platform: platform(b),
     });
   }
   if (partial?.failures) {

@@ -50,6 +50,12 @@ function progressText(what: string, done: number, total: number | undefined): st
 /** Plain lines (pipes, CI logs); under GitHub Actions each stage is a collapsible group. */
 class LineReporter implements Reporter {
   private lastProgress = 0;
+  /**
+   * The open Actions log group ("<label> <stage>"). Groups cannot nest: while a nightly's runs go
+   * on at once, a stage that starts while another run's group is open gets a plain line instead
+   * (every line names its branch/arch, so the log reads right either way).
+   */
+  private group: string | undefined;
   constructor(
     private readonly mode: Exclude<ReporterMode, 'live'>,
     private readonly out: NodeJS.WritableStream,
@@ -61,10 +67,18 @@ class LineReporter implements Reporter {
     const groups = this.mode === 'actions';
     return {
       stage: (name, state, detail) => {
-        if (state === 'start') w(groups ? `::group::${label} ${name}\n` : `${stamp()} ${label} ${name}\n`);
-        else {
-          if (detail) w(`${stamp()} ${label} ${name}: ${detail}\n`);
-          if (groups) w('::endgroup::\n');
+        const key = `${label} ${name}`;
+        if (state === 'start') {
+          if (groups && this.group === undefined) {
+            this.group = key;
+            w(`::group::${key}\n`);
+          } else w(`${stamp()} ${key}\n`);
+        } else {
+          if (detail) w(`${stamp()} ${key}: ${detail}\n`);
+          if (groups && this.group === key) {
+            this.group = undefined;
+            w('::endgroup::\n');
+          }
         }
       },
       step: (stage, message) => w(`${stamp()}   ${label} ${stage}: ${message}\n`),

@@ -62,6 +62,21 @@ export interface BuiltComponentOutcome {
   host?: string;
   /** Attempts this run made (2 or more when a host went away under it); 0 for a cache hit. */
   attempts: number;
+  /** When the attempt that made it ran (ms since the epoch); absent for a cache hit. */
+  startedAt?: number;
+  endedAt?: number;
+  /** Built in this run for another branch or arch sharing the pool (same key): its "<branch>/<arch>". */
+  sharedFrom?: string;
+}
+
+/** What the one build of a key tells the other runs sharing the pool that waited for it. */
+interface SharedBuild {
+  /** The key it was stored under (a host that made its own builder changes it). */
+  key: string;
+  /** "<branch>/<arch>" of the run that built it (or found it in the cache). */
+  by: string;
+  /** Found in the cache, not built in this run. */
+  cached: boolean;
 }
 
 export function buildCacheDir(settings: Settings, key: string): string {
@@ -71,11 +86,14 @@ export function buildCacheDir(settings: Settings, key: string): string {
 export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOptions): Promise<BuiltComponentOutcome[]> {
   const base = join(opts.artifactsDir, plan.branch, plan.arch);
   const outcomes = new Map<string, BuiltComponentOutcome>();
+  // Keys this run claimed for every run sharing the pool; each settled when its build is.
+  const mine = new Map<string, { resolve: (s: SharedBuild) => void; reject: (e: Error) => void }>();
   const pool = opts.pool ?? (await HostPool.connect(opts.hosts ?? opts.settings.hosts ?? [defaultHostConfig(opts.concurrency ?? 2)], { ...opts.poolOptions, onEvent: opts.onEvent }));
   try {
     const builderOptions = { onEvent: opts.onEvent, base: { debCacheDir: join(opts.settings.cacheDir, 'debootstrap') } };
     // Containers an earlier run could not remove (its engine restarted or went away under it).
-    for (const h of pool.upHosts()) {
+    // Not on a pool shared with other runs (a nightly): one of their builds may just have exited.
+    for (const h of opts.pool ? [] : pool.upHosts()) {
       const removed = await removeStoppedContainers(h.driver).catch(() => [] as string[]);
       if (removed.length > 0) opts.onEvent?.({ scope: 'build', phase: 'host', message: `host ${h.name}: removed ${removed.length} stopped container(s) an earlier run left (${removed.join(', ')})` });
     }
@@ -87,13 +105,24 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
     await Promise.all([...specs].map(async ([job, spec]) => images.set(job, await pool.anyBuilderImage(spec, builderOptions))));
     settleKeys(plan, new Map([...images].map(([job, img]) => [job, { key: img.key, baseDigest: img.provenance.base.digest }])));
 
+    const label = `${plan.branch}/${plan.arch}`;
     const misses: PlannedComponent[] = [];
+    // Keys another run of the pool builds (or built): waited for, not built again.
+    const others: Array<{ c: PlannedComponent; result: Promise<SharedBuild> }> = [];
     for (const c of plan.components) {
       const cached = buildCacheDir(opts.settings, c.buildKey);
+      // Checked and claimed with no await in between: two runs never both claim a key.
+      const claim = pool.once<SharedBuild>(c.buildKey, () => new Promise((resolve, reject) => mine.set(c.name, { resolve, reject })));
+      if (!claim.first) {
+        others.push({ c, result: claim.result });
+        continue;
+      }
       if (opts.force || !existsSync(join(cached, 'result.json'))) {
         misses.push(c);
         continue;
       }
+      mine.get(c.name)!.resolve({ key: c.buildKey, by: label, cached: true });
+      mine.delete(c.name);
       opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: cache hit ${c.buildKey.slice(0, 12)} (builder ${images.get(c.builderJob)!.key.slice(0, 12)})` });
       const result = JSON.parse(await readFile(join(cached, 'result.json'), 'utf8')) as FarmBuildResult;
       const outDir = join(base, 'build', c.name);
@@ -103,10 +132,42 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
       outcomes.set(c.name, outcome);
     }
 
+    const failed: Array<{ name: string; error: Error }> = [];
+    // Waiting for the builds other runs of the pool make, while this run's own go on.
+    const waitForOthers = Promise.all(
+      others.map(async ({ c, result }) => {
+        let made: SharedBuild;
+        try {
+          made = await result;
+        } catch (err) {
+          failed.push({ name: c.name, error: new CrioBuildError(`the same build (key ${c.buildKey.slice(0, 12)}) failed for another branch or arch of this run: ${(err as Error).message}`, ExitCode.jobFailed) });
+          return;
+        }
+        try {
+          await takeShared(c, made);
+        } catch (err) {
+          failed.push({ name: c.name, error: err as Error });
+        }
+      }),
+    );
+    // A build another run of the pool made: its outputs from the cache, as for a cache hit.
+    async function takeShared(c: PlannedComponent, made: SharedBuild): Promise<void> {
+      opts.onEvent?.({ scope: 'build', phase: 'cache', message: `${c.name}/${plan.arch}: ${made.cached ? 'cache hit' : `built in this run for ${made.by}`} (key ${made.key.slice(0, 12)})` });
+      c.buildKey = made.key;
+      const stored = buildCacheDir(opts.settings, made.key);
+      const result0 = JSON.parse(await readFile(join(stored, 'result.json'), 'utf8')) as FarmBuildResult;
+      const outDir = join(base, 'build', c.name);
+      await publishOutputs(join(stored, 'out'), outDir);
+      const outcome: BuiltComponentOutcome = { component: c, result: result0, outDir, cacheHit: true, host: result0.host, attempts: 0, ...(made.cached ? {} : { sharedFrom: made.by }) };
+      await recordFor(outcome, plan, base);
+      outcomes.set(c.name, outcome);
+    }
+
     if (misses.length > 0) {
       // One attempt of one component on one host: ensure the builder image there (seeded from
       // another host when it has it), build into a scratch dir, then move it into the cache.
       const attempt = async (c: PlannedComponent, spec: BuilderSpec, ctx: AttemptContext): Promise<BuiltComponentOutcome> => {
+        const startedAt = Date.now();
         const outDir = join(base, 'build', c.name);
         const logFile = join(base, 'logs', `${c.name}.log`);
         // The log of the attempt on the host that went away is kept beside the new one.
@@ -134,8 +195,10 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
           await mkdir(join(cached, '..'), { recursive: true });
           await rename(scratch, cached);
           await publishOutputs(join(cached, 'out'), outDir);
-          const outcome: BuiltComponentOutcome = { component: c, result, outDir, cacheHit: false, host: ctx.host.name, attempts: ctx.attempt };
+          const outcome: BuiltComponentOutcome = { component: c, result, outDir, cacheHit: false, host: ctx.host.name, attempts: ctx.attempt, startedAt, endedAt: Date.now() };
           await recordFor(outcome, plan, base);
+          // Those waiting for this key (other branches or arches) take it from the cache now.
+          mine.get(c.name)?.resolve({ key: c.buildKey, by: label, cached: false });
           return outcome;
         } finally {
           await rm(scratch, { recursive: true, force: true });
@@ -145,21 +208,32 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
       const jobs: FarmJob<BuiltComponentOutcome>[] = misses.map((c) => {
         // The builder is the plan's (its strategy and toolchain arch); the host is picked by where that platform is native.
         const spec = specs.get(c.builderJob)!;
-        return { id: c.name, platform: spec.platform, run: (ctx) => attempt(c, spec, ctx) };
+        // The id names the branch and arch: runs of a nightly share the pool and its messages.
+        return { id: `${label} ${c.name}`, platform: spec.platform, run: (ctx) => attempt(c, spec, ctx) };
       });
       // Every build runs to its end even when another fails: what succeeded is cached for the rerun.
       const settled = await pool.run(jobs);
-      const failed = settled.flatMap((s) => (s.status === 'done' ? [] : [{ name: s.id, error: s.error }]));
-      for (const s of settled) if (s.status === 'done') outcomes.set(s.id, s.value);
-      if (failed.length > 0) {
-        const err = failed.length === 1 ? failed[0]!.error : new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
-        // The summary lists every component: what was built (and cached for the rerun) and what failed.
-        throw Object.assign(err, { built: [...outcomes.values()], failures: failed });
-      }
+      settled.forEach((s, i) => {
+        const c = misses[i]!;
+        if (s.status === 'done') outcomes.set(c.name, s.value);
+        else {
+          failed.push({ name: c.name, error: s.error });
+          mine.get(c.name)?.reject(s.error);
+        }
+      });
+    }
+    await waitForOthers;
+    if (others.length > 0) refreshKeys(plan); // a waited-for build's key may be another (its host made its own builder)
+    if (failed.length > 0) {
+      const err = failed.length === 1 ? failed[0]!.error : new CrioBuildError(`${failed.length} builds failed:\n${failed.map((f) => `- ${f.name}: ${f.error.message}`).join('\n')}`, ExitCode.jobFailed);
+      // The summary lists every component: what was built (and cached for the rerun) and what failed.
+      throw Object.assign(err, { built: [...outcomes.values()], failures: failed });
     }
     return plan.components.map((c) => outcomes.get(c.name)!);
   } finally {
     if (!opts.pool) await pool.close();
+    // Nothing left for a waiter to hang on (a throw before or inside the build).
+    for (const d of mine.values()) d.reject(new Error('the build was not made (the run stopped before it)'));
   }
 }
 

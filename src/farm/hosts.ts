@@ -163,6 +163,10 @@ export class HostPool {
   private readonly images = new Map<string, Promise<BuilderImage>>();
   private readonly specChains = new Map<string, Promise<unknown>>();
   private readonly probing = new Map<FarmHost, Promise<{ ok: true } | { ok: false; reason: string }>>();
+  /** The pumps of every run() in progress: a slot freed by one run's job may go to another run's waiting job. */
+  private readonly pumps = new Set<() => void>();
+  /** Builds by content key made (or being made) while this pool lives: see `once`. */
+  private readonly made = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly hosts: FarmHost[],
@@ -261,6 +265,12 @@ export class HostPool {
         this.images.delete(`${host.name}\0${this.specKey(spec, opts)}`);
       }
     }
+  }
+
+  /** A slot freed: this run's pump first (its dependents), then every other run's. */
+  private pumpAll(first: () => void): void {
+    first();
+    for (const p of [...this.pumps]) if (p !== first) p();
   }
 
   private specKey(spec: BuilderSpec, opts: BuilderImageOptions): string {
@@ -376,9 +386,26 @@ export class HostPool {
   }
 
   /**
+   * The one build of `key` for everyone sharing this pool (the runs of a nightly's branches and
+   * arches). The first caller gets `first: true` and the promise `make()` returned, which it must
+   * settle; a caller asking while that build is in flight, or after it is done, gets `first: false`
+   * and the same promise, to wait for that build instead of making it again. A failed build stays
+   * failed for the pool's life: the same key would fail the same way.
+   */
+  once<T>(key: string, make: () => Promise<T>): { first: boolean; result: Promise<T> } {
+    const had = this.made.get(key) as Promise<T> | undefined;
+    if (had) return { first: false, result: had };
+    const result = make();
+    result.catch(() => undefined); // handled by whoever awaits it; never an unhandled rejection here
+    this.made.set(key, result);
+    return { first: true, result };
+  }
+
+  /**
    * Run a job graph over the hosts. Resolves with one outcome per job, in the order given, when
    * every job has succeeded, failed or been skipped (a dependency failed); it never rejects for a
-   * job's failure.
+   * job's failure. Several run()s may go on at once on one pool (a nightly's branches and
+   * arches): they share the hosts' slots, and a slot freed by any of them is offered to all.
    */
   run<T>(jobs: FarmJob<T>[]): Promise<JobOutcome<T>[]> {
     interface Attempt {
@@ -416,6 +443,7 @@ export class HostPool {
         finished = true;
         if (health) clearInterval(health);
         this.downListeners.delete(onDown);
+        this.pumps.delete(pump);
         resolveAll(order.map((s) => s.outcome!));
       };
 
@@ -482,7 +510,7 @@ export class HostPool {
             s.current = undefined;
             s.outcome = { id: s.job.id, status: 'done', value: value as T, host: host.name, attempts: s.attempts };
             unblock();
-            pump();
+            this.pumpAll(pump);
           },
           (err: unknown) => void failed(s, attempt, err instanceof Error ? err : new Error(String(err))),
         );
@@ -500,7 +528,7 @@ export class HostPool {
         attempt.host.active--;
         fail(s, err, attempt.host.name);
         unblock();
-        pump();
+        this.pumpAll(pump);
       };
 
       // A host went away: give up its attempts and queue their jobs again, first in line.
@@ -527,6 +555,7 @@ export class HostPool {
         pump();
       };
       this.downListeners.add(onDown);
+      this.pumps.add(pump);
 
       if (this.opts.healthIntervalMs > 0) {
         health = setInterval(() => {

@@ -13,6 +13,16 @@ export interface JobRecord {
   /** One line: what it made, why it was skipped, what failed. */
   detail: string;
   host?: string;
+  /** When it ran (ISO 8601), for jobs that ran: a nightly's jobs overlap, and bench/schedule.ts reads these. */
+  startedAt?: string;
+  endedAt?: string;
+  /** A build's container platform (where it runs natively). */
+  platform?: string;
+}
+
+/** startedAt/endedAt of a job that ran from `t0` (ms since the epoch) until `t1` (default now). */
+export function ranFrom(t0: number, t1 = Date.now()): Pick<JobRecord, 'startedAt' | 'endedAt' | 'seconds'> {
+  return { startedAt: new Date(t0).toISOString(), endedAt: new Date(t1).toISOString(), seconds: (t1 - t0) / 1000 };
 }
 
 export class JobLog {
@@ -28,10 +38,10 @@ export class JobLog {
     try {
       const v = await fn();
       const d = describe(v);
-      this.add({ id, state: d.state ?? 'ok', seconds: (Date.now() - t0) / 1000, detail: d.detail, ...(d.host ? { host: d.host } : {}) });
+      this.add({ id, state: d.state ?? 'ok', ...ranFrom(t0), detail: d.detail, ...(d.host ? { host: d.host } : {}) });
       return v;
     } catch (err) {
-      this.add({ id, state: 'failed', seconds: (Date.now() - t0) / 1000, detail: firstLine((err as Error).message) });
+      this.add({ id, state: 'failed', ...ranFrom(t0), detail: firstLine((err as Error).message) });
       throw err;
     }
   }

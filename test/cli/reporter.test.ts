@@ -94,6 +94,25 @@ describe('reporter', () => {
     }
   });
 
+  test('GitHub Actions, runs at once (a nightly): groups never nest; a stage starting inside another run\'s group is a plain line', () => {
+    const { out, text } = capture();
+    const r = reporterFor('actions', out);
+    const a = r.events('release-1.18/arm64');
+    const b = r.events('release-1.17/amd64');
+    a.stage?.('build', 'start');
+    b.stage?.('build', 'start');
+    b.step?.('build', 'conmon: built in 9s');
+    a.stage?.('build', 'done');
+    b.stage?.('build', 'done');
+    b.stage?.('package', 'start');
+    b.stage?.('package', 'done');
+    const lines = text().split('\n');
+    const marks = lines.filter((l) => l.startsWith('::'));
+    assert.deepEqual(marks, ['::group::release-1.18/arm64 build', '::endgroup::', '::group::release-1.17/amd64 package', '::endgroup::']);
+    assert.ok(lines.some((l) => /^\[ *\d+\.\ds\] release-1\.17\/amd64 build$/.test(l)), text());
+    assert.ok(lines.some((l) => /release-1\.17\/amd64 build: conmon: built in 9s$/.test(l)), 'its steps still name the run');
+  });
+
   test('the table and the Markdown list every job with result, time, host and detail', () => {
     const t = summaryText(JOBS, 'x');
     for (const j of JOBS) assert.match(t, new RegExp(j.id.replace(/[./]/g, (c) => `\\${c}`)));

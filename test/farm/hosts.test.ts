@@ -211,6 +211,48 @@ describe('farm hosts: the scheduler (fake engines)', () => {
     assert.equal(x86.active + pi.active, 0);
   });
 
+  test('runs at once on one pool share the slots: a slot one run frees goes to another run\'s waiting job', async () => {
+    const x86 = fakeHost('x86', ['amd64'], 1);
+    const pool = new HostPool([x86], { healthIntervalMs: 0 });
+    const order: string[] = [];
+    const job = (id: string, ms: number): FarmJob<string> => ({
+      id,
+      platform: 'amd64',
+      run: async () => {
+        order.push(id);
+        await sleep(ms);
+        return id;
+      },
+    });
+    // Run A's one job takes the slot; run B's jobs wait for it although A has nothing left to pump.
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([pool.run([job('a1', 40)]), pool.run([job('b1', 10), job('b2', 10)])]);
+    assert.deepEqual([...a, ...b].map((o) => o.status), ['done', 'done', 'done']);
+    assert.deepEqual(order, ['a1', 'b1', 'b2'], 'one slot, taken in turn');
+    assert.ok(Date.now() - t0 < 2000, 'no run waited for a pump that never came');
+    assert.equal(x86.active, 0);
+  });
+
+  test('once: one build per key while the pool lives; a second asker waits for it and gets its result or its error', async () => {
+    const pool = new HostPool([fakeHost('x86', ['amd64'], 1)], { healthIntervalMs: 0 });
+    let made = 0;
+    const make = (v: string) => async () => {
+      made++;
+      await sleep(20);
+      if (v === 'bad') throw new Error('compile error');
+      return v;
+    };
+    const first = pool.once('k1', make('v1'));
+    const second = pool.once('k1', make('v2'));
+    assert.deepEqual([first.first, second.first], [true, false]);
+    assert.deepEqual(await Promise.all([first.result, second.result]), ['v1', 'v1']);
+    assert.equal(await pool.once('k1', make('v3')).result, 'v1', 'after it is done too');
+    const bad = pool.once('k2', make('bad'));
+    await assert.rejects(pool.once('k2', make('v4')).result, /compile error/);
+    await assert.rejects(bad.result, /compile error/);
+    assert.equal(made, 2, 'k1 and k2 made once each');
+  });
+
   test('a host that goes away mid-job: the job moves to another host, says so, and finishes there', async () => {
     const a = fakeHost('a', ['amd64'], 1);
     const b = fakeHost('b', ['amd64'], 1);
@@ -434,7 +476,7 @@ describe('farm hosts: two real Docker engines (release-1.18 arm64, cross)', () =
       assert.equal(o.result.host, o.host);
       const cached = JSON.parse(await readFile(join(buildCacheDir(farmSettings, o.component.buildKey), 'result.json'), 'utf8')) as { host: string };
       assert.equal(cached.host, o.host);
-      assert.ok(lines.includes(`${o.component.name}: on host ${o.host}`));
+      assert.ok(lines.includes(`release-1.18/arm64 ${o.component.name}: on host ${o.host}`));
     }
 
     // Same content keys in both caches, and the same bytes came out of both engines.
@@ -504,7 +546,7 @@ describe('farm hosts: two real Docker engines (release-1.18 arm64, cross)', () =
     assert.equal(moved.attempts, 2, 'the job that was on engine2 took a second attempt');
     assert.ok(built.filter((o) => o !== moved).every((o) => o.attempts === 1));
     const lines = events.map((e) => e.message);
-    const line = lines.find((l) => l.startsWith(`host engine2 went away (`) && l.endsWith(`); retrying ${victim} on engine1`));
+    const line = lines.find((l) => l.startsWith(`host engine2 went away (`) && l.endsWith(`); retrying release-1.18/arm64 ${victim} on engine1`));
     assert.ok(line, `the move is announced:\n${lines.filter((l) => /host|retry/.test(l)).join('\n')}`);
     t.diagnostic(line);
     // The log of the lost attempt is kept beside the new one, which is complete.

@@ -118,7 +118,14 @@ interface Cell {
   /** The select job's arches output (default: all). */
   arches?: string[];
   force?: boolean;
+  /** The select job's runners output: each arch's runner label (default: every arch on x86). */
+  runners?: Record<string, string>;
 }
+
+const X86_RUNNER = 'ubuntu-22.04';
+const runnerOf = (cell: Cell) => (cell.arch ? (cell.runners ?? {})[cell.arch] ?? X86_RUNNER : X86_RUNNER);
+/** runner.arch as GitHub sets it: ARM64 on its arm64 runners (labels ending in -arm), X64 on the x86 ones. */
+const runnerArch = (label: string) => (/-arm(64)?$/.test(label) ? 'ARM64' : 'X64');
 
 const RUNNER_TEMP = '/home/runner/work/_temp';
 
@@ -132,6 +139,8 @@ function expand(s: string, cell: Cell): string {
       'matrix.arch': cell.arch,
       'inputs.force': String(cell.force ?? false),
       'runner.temp': RUNNER_TEMP,
+      'runner.arch': runnerArch(runnerOf(cell)),
+      'fromJSON(needs.select.outputs.runners)[matrix.arch]': cell.arch ? runnerOf(cell) : undefined,
       'github.run_id': '4242',
       "hashFiles('recipes/**', 'builders/**')": '0123abcd',
       "join(fromJSON(needs.select.outputs.arches), ' ')": (cell.arches ?? ALL_ARCHES).join(' '),
@@ -276,6 +285,25 @@ function globMatches(pattern: string, name: string): boolean {
   return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`).test(name);
 }
 
+/** The select step's script as the runner runs it, with these env values for the inputs and variables; its outputs parsed. */
+function runSelectStep(wf: Workflow, env: Record<string, string>): { code: number | null; stdout: string; outputs: Record<string, unknown> } {
+  const step = selectStepOf(wf)!;
+  const out = join(scratch, `select-out-${Math.random().toString(16).slice(2)}`);
+  const r = runScript(step.run!, { ...step.env, WANT_BRANCHES: '', WANT_ARCHES: '', ARM64_RUNNER_INPUT: '', ARM64_RUNNER_VAR: '', ...env, GITHUB_OUTPUT: out }, scratch);
+  let outputs: Record<string, unknown> = {};
+  try {
+    outputs = Object.fromEntries(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), JSON.parse(l.slice(l.indexOf('=') + 1))]),
+    );
+  } catch {
+    // no outputs written
+  }
+  return { code: r.code, stdout: r.stdout, outputs };
+}
+
 // ---- The invariants, each returning its problems ------------------------------------------------
 
 type Check = (wf: Workflow) => Promise<string[]>;
@@ -314,9 +342,50 @@ const checks: Record<string, Check> = {
       if (s?.['fail-fast'] !== false) p.push(`${job}: fail-fast must be false (one branch or arch failing does not cancel the others)`);
     }
     const select = wf.jobs.select;
-    if (JSON.stringify(select?.outputs) !== JSON.stringify({ branches: '${{ steps.select.outputs.branches }}', arches: '${{ steps.select.outputs.arches }}' })) p.push(`select outputs: ${JSON.stringify(select?.outputs)}`);
+    if (JSON.stringify(select?.outputs) !== JSON.stringify({ branches: '${{ steps.select.outputs.branches }}', arches: '${{ steps.select.outputs.arches }}', runners: '${{ steps.select.outputs.runners }}' })) p.push(`select outputs: ${JSON.stringify(select?.outputs)}`);
     const env = selectStepOf(wf)?.env ?? {};
     if (env.WANT_BRANCHES !== '${{ inputs.branches }}' || env.WANT_ARCHES !== '${{ inputs.arches }}') p.push('the select step reads the dispatch inputs');
+    return p;
+  },
+
+  async 'arm64 builds on a native arm64 runner when the input or the repository variable names one, else cross on x86 with qemu'(wf) {
+    const p: string[] = [];
+    const env = selectStepOf(wf)?.env ?? {};
+    if (env.ARM64_RUNNER_INPUT !== '${{ inputs.arm64-runner }}' || env.ARM64_RUNNER_VAR !== '${{ vars.ARM64_RUNNER }}') p.push(`the select step reads the arm64-runner input and the ARM64_RUNNER variable: ${JSON.stringify(env)}`);
+    const qemu = find(wf, 'build', (s) => uses(s, 'docker/setup-qemu-action'));
+    // Each way of choosing, through the real select script, then the build cells it gives.
+    for (const [input, variable, arm64] of [
+      ['', '', X86_RUNNER],
+      ['', 'ubuntu-24.04-arm', 'ubuntu-24.04-arm'],
+      ['cross', 'ubuntu-24.04-arm', X86_RUNNER],
+      ['ubuntu-24.04-arm', '', 'ubuntu-24.04-arm'],
+    ] as const) {
+      const sel = runSelectStep(wf, { ARM64_RUNNER_INPUT: input, ARM64_RUNNER_VAR: variable });
+      const runners = sel.outputs.runners as Record<string, string> | undefined;
+      const how = `input ${JSON.stringify(input)}, variable ${JSON.stringify(variable)}`;
+      if (sel.code !== 0 || JSON.stringify(runners) !== JSON.stringify({ arm64, amd64: X86_RUNNER })) {
+        p.push(`${how}: select gives runners ${JSON.stringify(runners)} (exit ${sel.code}), want arm64 on ${arm64}, amd64 on ${X86_RUNNER}`);
+        continue;
+      }
+      for (const arch of ALL_ARCHES) {
+        const cell: Cell = { branch: ALL_BRANCHES[0]!, arch, runners };
+        const runsOn = (() => {
+          try {
+            return expand(String(wf.jobs.build?.['runs-on']), cell);
+          } catch (err) {
+            return `unknown (${(err as Error).message})`;
+          }
+        })();
+        if (runsOn !== runners![arch]) p.push(`${how}: the ${arch} build runs on ${runsOn}, want ${runners![arch]}`);
+        // qemu where the runner is x86 (arm64 cross builds run arm64 tools), never on a native arm64 runner.
+        const onX64 = "${{ runner.arch == 'X64' }}";
+        if (qemu?.if !== undefined && qemu.if !== onX64) p.push(`the qemu step's if: ${qemu.if} (want ${onX64})`);
+        const qemuRuns = qemu !== undefined && (qemu.if === undefined || runnerArch(runsOn) === 'X64');
+        if (qemuRuns !== (runnerArch(runsOn) === 'X64')) p.push(`${how}: qemu set up ${qemuRuns ? 'on' : 'not on'} the ${arch} build's ${runsOn} runner`);
+      }
+    }
+    const bad = runSelectStep(wf, { ARM64_RUNNER_INPUT: 'ubuntu-24.04-arm; rm -rf /', ARM64_RUNNER_VAR: '' });
+    if (bad.code === 0 || !/::error::arm64 runner/.test(bad.stdout)) p.push(`a bad runner label is refused by select: exit ${bad.code}`);
     return p;
   },
 
@@ -464,13 +533,13 @@ const checks: Record<string, Check> = {
     const cache = S.cache(wf);
     if (!cache) return ['the build job restores the crio-build cache'];
     const w = cache.with as { path: string; key: string; 'restore-keys': string };
-    for (const part of ['${{ matrix.branch }}', '${{ matrix.arch }}', "${{ hashFiles('recipes/**', 'builders/**') }}"]) if (!w.key.includes(part)) p.push(`cache key has ${part}: ${w.key}`);
+    for (const part of ['${{ matrix.branch }}', '${{ matrix.arch }}', '${{ runner.arch }}', "${{ hashFiles('recipes/**', 'builders/**') }}"]) if (!w.key.includes(part)) p.push(`cache key has ${part}: ${w.key}`);
     const restore = String(w['restore-keys'] ?? '')
       .split('\n')
       .map((k) => k.trim())
       .filter(Boolean);
     if (!restore.length || !restore.every((k) => w.key.startsWith(k))) p.push('restore keys are prefixes of the key');
-    if (!restore.every((k) => k.includes('${{ matrix.branch }}-${{ matrix.arch }}-'))) p.push('restore keys stay within the branch/arch (another arch\'s builds are no use)');
+    if (!restore.every((k) => k.includes('${{ matrix.branch }}-${{ matrix.arch }}-${{ runner.arch }}-'))) p.push('restore keys stay within the branch/arch and the runner\'s arch (another arch\'s builds, or a native arm64 one for a cross one, are no use)');
     for (const step of [S.build(wf), S.prune(wf)]) if (step?.env?.CRIO_BUILD_CACHE !== w.path) p.push(`${step?.name ?? step?.run}: CRIO_BUILD_CACHE is the restored and saved ${w.path}, not ${step?.env?.CRIO_BUILD_CACHE}`);
     const order = steps(wf, 'build');
     if (!(order.indexOf(cache) < order.indexOf(S.build(wf)!) && order.indexOf(S.build(wf)!) < order.indexOf(S.prune(wf)!))) p.push('cache restored before the build, pruned after it (before the post step saves it)');
@@ -590,7 +659,7 @@ describe('nightly.yml', () => {
     assert.ok(/^\d+$/.test(min!) && /^\d+$/.test(hour!) && dom === '*' && mon === '*' && dow === '*', `once a day: ${on.schedule[0]!.cron}`);
     assert.deepEqual(Object.keys(nightly.on).sort(), ['schedule', 'workflow_dispatch']);
     const inputs = on.workflow_dispatch.inputs;
-    assert.deepEqual(Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.type, v.default]])), { branches: ['string', ''], arches: ['string', ''], force: ['boolean', false] });
+    assert.deepEqual(Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [v.type, v.default]])), { branches: ['string', ''], arches: ['string', ''], force: ['boolean', false], 'arm64-runner': ['string', ''] });
   });
 
   test('the matrix lists are exactly the branch recipes and SUPPORTED_ARCHES', () => {
@@ -606,7 +675,7 @@ describe('nightly.yml', () => {
     const dir = await tempDir();
     const runSelect = (wantBranches: string, wantArches: string) => {
       const out = join(dir, `out-${Math.random().toString(16).slice(2)}`);
-      const r = runScript(selectStep.run!, { ...selectStep.env, WANT_BRANCHES: wantBranches, WANT_ARCHES: wantArches, GITHUB_OUTPUT: out }, dir);
+      const r = runScript(selectStep.run!, { ...selectStep.env, WANT_BRANCHES: wantBranches, WANT_ARCHES: wantArches, ARM64_RUNNER_INPUT: '', ARM64_RUNNER_VAR: '', GITHUB_OUTPUT: out }, dir);
       let outputs: Record<string, unknown> = {};
       try {
         outputs = Object.fromEntries(
@@ -622,11 +691,11 @@ describe('nightly.yml', () => {
     };
     const all = runSelect('', '');
     assert.equal(all.code, 0, all.stdout);
-    assert.deepEqual(all.outputs, { branches: ALL_BRANCHES, arches: [...SUPPORTED_ARCHES] });
+    assert.deepEqual(all.outputs, { branches: ALL_BRANCHES, arches: [...SUPPORTED_ARCHES], runners: { arm64: X86_RUNNER, amd64: X86_RUNNER } });
 
     const some = runSelect('main, release-1.18', 'arm64');
     assert.equal(some.code, 0);
-    assert.deepEqual(some.outputs, { branches: ['release-1.18', 'main'], arches: ['arm64'] });
+    assert.deepEqual(some.outputs, { branches: ['release-1.18', 'main'], arches: ['arm64'], runners: { arm64: X86_RUNNER, amd64: X86_RUNNER } });
 
     const bad = runSelect('release-1.99 main', 'riscv64');
     assert.equal(bad.code, 1);
@@ -679,7 +748,7 @@ describe('nightly.yml', () => {
       assert.equal(setup.with!.cache, 'npm', job);
     }
     assert.equal(find(nightly, 'build', (s) => uses(s, 'docker/setup-qemu-action'))!.with!.platforms, 'arm64');
-    for (const [job, j] of Object.entries(nightly.jobs)) assert.equal(j['runs-on'], 'ubuntu-22.04', job);
+    for (const [job, j] of Object.entries(nightly.jobs)) assert.equal(j['runs-on'], job === 'build' ? '${{ fromJSON(needs.select.outputs.runners)[matrix.arch] }}' : X86_RUNNER, job);
   });
 
   test('every crio-build command form: --help on the real CLI exits 0 and lists each option the workflow passes', async () => {
@@ -768,6 +837,11 @@ describe('nightly.yml mutants: each check catches its breakage', () => {
     ['build not waiting for resolve', (wf) => (wf.jobs.build!.needs = 'select'), 'job graph', /build needs select and resolve/],
     ['the build matrix without arches', (wf) => delete wf.jobs.build!.strategy!.matrix.arch, 'matrices from the select outputs, fail-fast off', /build matrix/],
     ['resolve over the raw input', (wf) => (wf.jobs.resolve!.strategy!.matrix.branch = '${{ fromJSON(inputs.branches) }}'), 'matrices from the select outputs, fail-fast off', /resolve matrix/],
+    ['arm64 always on x86', (wf) => (wf.jobs.build!['runs-on'] = 'ubuntu-22.04'), 'arm64 builds on a native arm64 runner when the input or the repository variable names one, else cross on x86 with qemu', /the arm64 build runs on ubuntu-22\.04, want ubuntu-24\.04-arm/],
+    ['qemu on the native arm64 runner too', (wf) => delete find(wf, 'build', (s) => uses(s, 'docker/setup-qemu-action'))!.if, 'arm64 builds on a native arm64 runner when the input or the repository variable names one, else cross on x86 with qemu', /qemu set up on the arm64 build's ubuntu-24\.04-arm runner/],
+    ['the repository variable ignored', (wf) => (selectStepOf(wf)!.env!.ARM64_RUNNER_VAR = ''), 'arm64 builds on a native arm64 runner when the input or the repository variable names one, else cross on x86 with qemu', /reads the arm64-runner input and the ARM64_RUNNER variable/],
+    ['the variable winning over the input', (wf) => edit(selectStepOf(wf), 'process.env.ARM64_RUNNER_INPUT || process.env.ARM64_RUNNER_VAR', 'process.env.ARM64_RUNNER_VAR || process.env.ARM64_RUNNER_INPUT'), 'arm64 builds on a native arm64 runner when the input or the repository variable names one, else cross on x86 with qemu', /input "cross", variable "ubuntu-24\.04-arm": select gives runners/],
+    ['a cache shared by native and cross builds', (wf) => (S.cache(wf)!.with!.key = String(S.cache(wf)!.with!.key).replace('-${{ runner.arch }}', '')), 'the build cache: keyed by branch, arch, recipes and builders; the dir the CLI uses', /cache key has \$\{\{ runner\.arch \}\}/],
     ['build fail-fast', (wf) => (wf.jobs.build!.strategy!['fail-fast'] = true), 'matrices from the select outputs, fail-fast off', /build: fail-fast/],
     ['the lock downloaded under another name', (wf) => (S.lockDownload(wf)!.with!.name = 'lock-${{ matrix.arch }}'), 'the lock record: resolve uploads it, every build of the branch reads it', /artifact names differ/],
     ['the lock uploaded from where plan does not write it', (wf) => (S.lockUpload(wf)!.with!.path = 'artifacts/crio-build.lock.json'), 'the lock record: resolve uploads it, every build of the branch reads it', /plan writes artifacts\/.*\/crio-build\.lock\.json, resolve uploads artifacts\/crio-build\.lock\.json/],
