@@ -87,7 +87,9 @@ export function goCacheMount(volume: GoCacheVolume): Docker.MountSettings {
  * Run as `builder` in the build container before the steps: `sh -c MAINTAIN_SCRIPT sh DIR MAX_KIB`.
  * 1. Hash every output file (`<sha256>-d`) and remove those whose content does not match the name
  *    (or that cannot be read).
- * 2. Above MAX_KIB, remove the least recently used entries until it is under three quarters of it.
+ * 2. Above MAX_KIB, remove the least recently used entries until it is under three quarters of it,
+ *    never one used in the last hour: Go refreshes an entry's mtime when it uses one older than that,
+ *    so a build running at the same time on the same volume (another branch) keeps what it reads.
  * Prints one line `gocache entries=N kib=N corrupt=N trimmed=N` (read by parseMaintainReport).
  */
 export const MAINTAIN_SCRIPT = `set -eu
@@ -105,7 +107,7 @@ corrupt=$(wc -l < "$tmp/bad")
 trimmed=0
 kib=$(du -sk . | cut -f1)
 if [ "$kib" -gt "$max" ]; then
-  find . -type f \\( -name '*-a' -o -name '*-d' \\) -printf '%T@ %k %p\\n' | sort -n |
+  find . -type f \\( -name '*-a' -o -name '*-d' \\) -mmin +60 -printf '%T@ %k %p\\n' | sort -n |
     awk -v over=$((kib - max * 3 / 4)) '{ if (freed >= over) exit; freed += $2; print $3 }' > "$tmp/old"
   trimmed=$(wc -l < "$tmp/old")
   tr '\\n' '\\0' < "$tmp/old" | xargs -0 -r rm -f --

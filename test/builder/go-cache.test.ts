@@ -65,8 +65,8 @@ async function buildOf(commit: 'A' | 'B', cache: 'warm' | 'cold', maxMiB = 4096)
   return { result, binary: result.outputs.find((o) => o.path === 'bin/tiny')!.sha256, compiled };
 }
 
-/** Overwrite the first bytes of every cached output in the volume, keeping its size (Go checks only the size). */
-async function poison(volume: string): Promise<number> {
+/** Run a shell script as `builder` in a throwaway container with the volume at GOCACHE; its stdout as a number. */
+async function inVolume(volume: string, script: string): Promise<number> {
   const vol = goCacheVolume({ builderKey: image.key, toolchainSha256: (await toolchain('amd64')).sha256, arch: 'amd64', strategy: 'cross', component });
   assert.equal(vol.name, volume);
   const c = await startContainer(driver, {
@@ -78,13 +78,17 @@ async function poison(volume: string): Promise<number> {
   });
   try {
     const out: Buffer[] = [];
-    const script = `find ${GO_CACHE_DIR} -type f -name '*-d' -size +8c -exec sh -c 'for f; do printf POISONED | dd of="$f" bs=8 count=1 conv=notrunc 2>/dev/null; done; echo $#' sh {} + | awk '{ n += $1 } END { print n }'`;
     assert.equal(await execArgv(c, ['/bin/sh', '-c', script], { user: 'builder', onStdout: (b) => out.push(b) }), 0);
     return Number(Buffer.concat(out).toString().trim());
   } finally {
     await removeContainer(c);
   }
 }
+
+/** Overwrite the first bytes of every cached output in the volume, keeping its size (Go checks only the size). */
+const POISON = `find ${GO_CACHE_DIR} -type f -name '*-d' -size +8c -exec sh -c 'for f; do printf POISONED | dd of="$f" bs=8 count=1 conv=notrunc 2>/dev/null; done; echo $#' sh {} + | awk '{ n += $1 } END { print n }'`;
+/** Make every entry look unused for two hours (the bound never removes what was used in the last hour). */
+const AGE = `find ${GO_CACHE_DIR} -type f -exec touch -d '2 hours ago' {} + && echo 0`;
 
 before(async () => {
   driver = await testDriver();
@@ -123,16 +127,21 @@ describe('Go build cache volume', () => {
     assert.notEqual(a.binary, cold.binary, 'the commit changed the binary');
 
     // Every cached output overwritten at its start, size kept: each is found, removed and recompiled.
-    const poisoned = await poison(warm.result.goCache!.volume);
+    const poisoned = await inVolume(warm.result.goCache!.volume, POISON);
     assert.ok(poisoned > 100, `poisoned ${poisoned} outputs`);
     const after = await buildOf('B', 'warm');
     assert.equal(after.result.goCache!.corrupt, poisoned, 'every poisoned output was found');
     assert.deepEqual(after.compiled, ['example.invalid/tiny/stable', 'example.invalid/tiny/changed'], 'recompiled, not taken from the poisoned cache');
     assert.equal(after.binary, cold.binary, 'the binary is the cold one');
 
-    // A bound of 4 MiB (the 256 directories take 1): least recently used files go before the build,
-    // down to 3 MiB; the build still gives the same bytes.
+    // A bound of 4 MiB (the 256 directories take 1): least recently used files not used in the last
+    // hour go before the build, down to 3 MiB; the build still gives the same bytes.
     assert.ok(after.result.goCache!.bytes > 4 * 1048576, 'the volume is above the bound');
+    // Everything was used within the hour: nothing is trimmed (a build running beside it may need it).
+    const recent = await buildOf('B', 'warm', 4);
+    assert.equal(recent.result.goCache!.trimmed, 0);
+    assert.equal(recent.binary, cold.binary);
+    await inVolume(warm.result.goCache!.volume, AGE);
     const bounded = await buildOf('B', 'warm', 4);
     assert.ok(bounded.result.goCache!.trimmed > 0);
     assert.ok(bounded.result.goCache!.bytes <= 3 * 1048576, `${bounded.result.goCache!.bytes} bytes after trimming`);
