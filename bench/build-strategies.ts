@@ -73,7 +73,8 @@ for (let round = 1; round <= repeat; round++) {
       const j = await job(component, mode, round);
       const t = process.hrtime.bigint();
       const at: Record<string, number> = {};
-      const res = await runBuild(j, { driver, hostArch, onEvent: (e) => (at[e.phase] ??= Number(process.hrtime.bigint() - t) / 1e9) });
+      // No Go build cache volume: each round must compile, from the image's standard library (or --cold's empty cache).
+      const res = await runBuild(j, { driver, hostArch, goCache: { enabled: false, maxMiB: 0 }, onEvent: (e) => (at[e.phase] ??= Number(process.hrtime.bigint() - t) / 1e9) });
       const s = Number(process.hrtime.bigint() - t) / 1e9;
       ((times[component] ??= {})[mode.name] ??= []).push(s);
       ((compile[component] ??= {})[mode.name] ??= []).push((at.generate ?? at.verify ?? s) - (at.step ?? 0));

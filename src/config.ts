@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { quote, UsageError } from './errors.js';
 import { gitCommit, refName, safeName, sha256Hex, sourceUrl, SUPPORTED_ARCHES, type Arch } from './recipe/schema.js';
 import { readDataFile, validateYaml } from './recipe/yaml-validate.js';
+import { DEFAULT_GO_CACHE, type GoCacheSettings } from './builder/go-cache.js';
 
 const archive = z.object({ url: sourceUrl, sha256: sha256Hex }).strict();
 
@@ -93,6 +94,14 @@ export const configSchema = z
      * The Docker engines of the farm. Absent: the local engine (DOCKER_HOST or the local socket),
      * with its own arch as native platform and 2 builds at once.
      */
+    /**
+     * Go's build cache kept between builds in a Docker volume on each engine (src/builder/go-cache.ts):
+     * off with enabled: false (or --no-build-cache); maxMiB bounds each volume.
+     */
+    goBuildCache: z
+      .object({ enabled: z.boolean().default(true), maxMiB: z.number().int().min(64).max(1_048_576).default(4096) })
+      .strict()
+      .optional(),
     hosts: z
       .array(hostSchema)
       .min(1)
@@ -144,6 +153,8 @@ export interface ConfigOptions {
   mirror?: string[];
   /** --cache-dir */
   cacheDir?: string;
+  /** --no-build-cache: builds start from the builder image's Go cache alone. */
+  noBuildCache?: boolean;
 }
 
 export interface Settings {
@@ -154,6 +165,8 @@ export interface Settings {
   components: Config['components'];
   /** The farm's Docker hosts from the config; absent means the local engine (see defaultHostConfig). */
   hosts?: HostConfig[];
+  /** Go's build cache between builds; absent: on, 4096 MiB per volume (DEFAULT_GO_CACHE). */
+  goBuildCache?: GoCacheSettings;
 }
 
 export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
@@ -172,6 +185,7 @@ export async function loadSettings(opts: ConfigOptions): Promise<Settings> {
     mirrors: [...flagMirrors, ...config.mirrors],
     toolchains: config.toolchains,
     components: config.components,
+    goBuildCache: { ...DEFAULT_GO_CACHE, ...config.goBuildCache, ...(opts.noBuildCache ? { enabled: false } : {}) },
     ...(config.hosts ? { hosts: config.hosts.map((h) => hostFromConfig(h, file)) } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { defaultRunId, labelsFor, type DockerDriver } from './docker.js';
 import type { OnBuilderEvent } from './events.js';
 import { execArgv } from './exec.js';
 import { extractSafely, safeRelative, UnsafeArchiveError } from './extract.js';
+import { DEFAULT_GO_CACHE, GO_CACHE_DIR, goCacheMount, goCacheVolume, MAINTAIN_SCRIPT, parseMaintainReport, type GoCacheReport, type GoCacheSettings, type GoCacheVolume } from './go-cache.js';
 import { JobLog } from './log.js';
 import { checkBinfmt } from './qemu.js';
 import { singleFileTar, sourceTar } from './source-tar.js';
@@ -46,6 +47,8 @@ export interface RunBuildOptions {
   onEvent?: OnBuilderEvent;
   /** Every line of the build's output, as it comes (for a live display). */
   onLine?: (line: string) => void;
+  /** Keep Go's build cache in a volume between builds (./go-cache.ts); on, 4 GiB, when absent. */
+  goCache?: GoCacheSettings;
 }
 
 export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<BuildResult> {
@@ -73,6 +76,15 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
   const env = buildEnv(job, cross);
   log.note(`${job.component} ${job.version} (${job.source.commit}) for linux/${job.arch}, strategy ${job.strategy}${spec.platform === job.arch ? '' : `, cross from ${spec.platform}`}`);
   log.note(`source ${job.source.url}; builder ${image.tag}; network none; user builder`);
+  const goCache = opts.goCache ?? DEFAULT_GO_CACHE;
+  // Go builds whose GOCACHE is ours (a recipe may point it elsewhere, e.g. the benchmark's cold runs).
+  const volume: GoCacheVolume | undefined =
+    goCache.enabled && job.build.language === 'go' && env.GOCACHE === GO_CACHE_DIR
+      ? goCacheVolume({ builderKey: image.key, toolchainSha256: job.toolchain.sha256, arch: job.arch, strategy: job.strategy, component: job.component })
+      : undefined;
+  if (volume) log.note(`Go build cache: volume ${volume.name}`);
+  else if (job.build.language === 'go') log.note(`Go build cache: ${goCache.enabled ? `GOCACHE is ${env.GOCACHE}, not ${GO_CACHE_DIR}` : 'off (--no-build-cache)'}: the image's only`);
+  let goCacheReport: GoCacheReport | undefined;
 
   let container: Docker.Container | undefined;
   let phase = 'create';
@@ -87,8 +99,19 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
       WorkingDir: BUILD_ROOT,
       Env: envList(env),
       Labels: labelsFor('build', runId, { 'io.crio-build.component': job.component, 'io.crio-build.arch': job.arch }),
-      HostConfig: { NetworkMode: 'none', Init: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] },
+      HostConfig: { NetworkMode: 'none', Init: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ...(volume ? { Mounts: [goCacheMount(volume)] } : {}) },
     });
+
+    if (volume) {
+      phase = 'go build cache';
+      const out: Buffer[] = [];
+      const code = await execArgv(container, ['/bin/sh', '-c', MAINTAIN_SCRIPT, 'sh', GO_CACHE_DIR, String(goCache.maxMiB * 1024)], { user: 'builder', onStdout: (c) => out.push(c), onStderr: (c) => log.write(c) });
+      if (code !== 0) throw new StepError(`checking the Go build cache in ${volume.name} exited ${code}${await whyStopped(container, code)}`);
+      goCacheReport = parseMaintainReport(volume.name, Buffer.concat(out).toString('utf8'));
+      const r = goCacheReport;
+      log.note(`Go build cache: ${r.entries} entries, ${(r.bytes / 1048576).toFixed(0)} MiB${r.corrupt ? `; removed ${r.corrupt} output(s) whose content did not match their hash` : ''}${r.trimmed ? `; removed ${r.trimmed} least recently used file(s) to stay under ${goCache.maxMiB} MiB` : ''}`);
+      if (r.corrupt) say('cache', `${r.corrupt} corrupt Go build cache output(s) in ${volume.name} removed (they will be recompiled)`);
+    }
 
     phase = 'source';
     say('source', `putting ${job.source.commit.slice(0, 12)} at ${srcDir}`);
@@ -170,7 +193,7 @@ export async function runBuild(job: BuildJob, opts: RunBuildOptions): Promise<Bu
     const seconds = (Date.now() - started) / 1000;
     log.note(`done in ${seconds.toFixed(1)}s: ${outputs.length} files`);
     say('done', `${outputs.length} files in ${seconds.toFixed(1)}s`);
-    return { component: job.component, arch: job.arch, strategy: job.strategy, outputs, shlibsDepends, builderImage: image.tag, logFile: job.logFile, seconds };
+    return { component: job.component, arch: job.arch, strategy: job.strategy, outputs, shlibsDepends, builderImage: image.tag, logFile: job.logFile, seconds, ...(goCacheReport ? { goCache: goCacheReport } : {}) };
   } catch (err) {
     const e = err as Error;
     log.note(`FAILED in ${phase}: ${e.message.split('\n')[0]}`);

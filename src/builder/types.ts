@@ -3,6 +3,7 @@
  * The builder never reads recipes or resolves anything: it gets everything it needs in a BuildJob.
  */
 import type { Arch, BuildDefinition, Strategy } from '../recipe/schema.js';
+import type { GoCacheReport } from './go-cache.js';
 
 export interface ToolchainInput {
   name: string; // recipe name, e.g. go1.13.10 (may be overridden to another Go for tests)
@@ -61,4 +62,6 @@ export interface BuildResult {
   builderImage: string;
   logFile: string;
   seconds: number;
+  /** The Go build cache volume the build used, as it was when the build started (absent: none). */
+  goCache?: GoCacheReport;
 }

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { connectDocker, ensureBaseImage, listBuilders, pruneBuilders } from '../builder/index.js';
 import { baseImageTag } from '../builder/base-image.js';
+import { pruneGoCacheVolumes } from '../builder/go-cache.js';
 import {
   builderVariant,
   checkPins,
@@ -57,13 +58,27 @@ export function buildersCommand(y: Argv): Argv {
         process.stdout.write(table(['name', 'platform', 'cross to', 'toolchain', 'key', 'packages', 'size', 'created', 'image'], rows) + '\n');
       },
     )
-    .command<{ 'include-base': boolean }>(
+    .command<{ 'include-base': boolean; 'build-cache-only': boolean; component?: string[] }>(
       'prune',
-      'remove builder images (and with --include-base the base images, which take minutes to make again)',
-      (yy) => yy.option('include-base', { type: 'boolean', default: false }) as unknown as Argv<{ 'include-base': boolean }>,
+      "remove builder images and the Go build cache volumes (and with --include-base the base images, which take minutes to make again)",
+      (yy) =>
+        yy
+          .option('include-base', { type: 'boolean', default: false })
+          .option('build-cache-only', { type: 'boolean', default: false, describe: "remove only the Go build cache volumes (the next build of each component compiles from the image's cache)" })
+          .option('component', { type: 'string', array: true, requiresArg: true, describe: 'with --build-cache-only: only the volumes of this component (repeatable)' }) as unknown as Argv<{
+          'include-base': boolean;
+          'build-cache-only': boolean;
+          component?: string[];
+        }>,
       async (a) => {
-        const r = await pruneBuilders(await connectDocker(), { includeBase: a['include-base'] });
-        process.stdout.write(`removed ${r.removed.length} images, ${(r.bytes / 1e6).toFixed(0)} MB\n`);
+        if (a.component?.length && !a['build-cache-only']) throw new UsageError('--component applies to --build-cache-only', 'add --build-cache-only, or leave --component out to remove every builder image and volume');
+        const driver = await connectDocker();
+        if (!a['build-cache-only']) {
+          const r = await pruneBuilders(driver, { includeBase: a['include-base'] });
+          process.stdout.write(`removed ${r.removed.length} images, ${(r.bytes / 1e6).toFixed(0)} MB\n`);
+        }
+        const v = await pruneGoCacheVolumes(driver, { components: a.component });
+        process.stdout.write(`removed ${v.removed.length} Go build cache volumes${v.skipped.length ? `; ${v.skipped.length} in use by a running build kept (${v.skipped.join(', ')})` : ''}\n`);
       },
     )
     .command<{ arch: string[] }>(

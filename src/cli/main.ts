@@ -54,6 +54,7 @@ interface CommonArgs {
   config?: string;
   mirror?: string[];
   'cache-dir'?: string;
+  'build-cache': boolean;
   recipes?: string;
   artifacts: string;
   quiet: boolean;
@@ -86,6 +87,7 @@ function commonOptions<T>(y: Argv<T>) {
     .option('config', { type: 'string', requiresArg: true, describe: 'settings file (mirrors, toolchain swaps, cache dir); default $CRIO_BUILD_CONFIG or ~/.config/crio-build/config.yaml' })
     .option('mirror', { type: 'string', array: true, describe: 'rewrite a URL prefix, FROM=TO (repeatable; longest match wins)' })
     .option('cache-dir', { type: 'string', requiresArg: true, describe: 'source cache (default $CRIO_BUILD_CACHE or ~/.cache/crio-build)' })
+    .option('build-cache', { type: 'boolean', default: true, describe: "keep Go's build cache between builds in a Docker volume per builder, arch and component (--no-build-cache: off)" })
     .option('recipes', { type: 'string', requiresArg: true, describe: 'recipes directory (default: the recipes shipped with crio-build)' })
     .option('artifacts', { type: 'string', requiresArg: true, default: 'artifacts', describe: 'output root' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' });
@@ -123,7 +125,7 @@ function checkPaths(a: Record<string, unknown>): void {
 
 async function settingsFrom(a: CommonArgs): Promise<Settings> {
   checkPaths(a as unknown as Record<string, unknown>);
-  return loadSettings({ config: a.config, mirror: a.mirror, cacheDir: a['cache-dir'] });
+  return loadSettings({ config: a.config, mirror: a.mirror, cacheDir: a['cache-dir'], noBuildCache: a['build-cache'] === false });
 }
 
 function checkStrategy(s: string | undefined): Strategy | undefined {

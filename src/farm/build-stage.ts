@@ -186,7 +186,7 @@ export async function buildAll(plan: Plan, fetched: Fetched, opts: BuildStageOpt
         const scratch = tempNameFor(cached);
         job.outDir = join(scratch, 'out');
         try {
-          const built = await runBuild(job, { driver: ctx.host.driver, hostArch: plan.hostArch, builderImage, onEvent: opts.onEvent, onLine: (l) => opts.onLine?.(c.name, l) });
+          const built = await runBuild(job, { driver: ctx.host.driver, hostArch: plan.hostArch, builderImage, goCache: opts.settings.goBuildCache, onEvent: opts.onEvent, onLine: (l) => opts.onLine?.(c.name, l) });
           // Given up on (its host was declared gone): the retry elsewhere owns the cache entry.
           if (ctx.signal.aborted) throw new Error(`${c.name}: attempt on ${ctx.host.name} was given up`);
           const result: FarmBuildResult = { ...built, host: ctx.host.name, builder: builderImage.provenance };

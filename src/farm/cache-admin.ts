@@ -16,7 +16,8 @@
  * (`blob-<sha256>` for a blob and its partial, `git-<repo dir>` for a repo, `build-<key>` for a
  * build), so an entry a running fetch or build holds is skipped, not touched; it renames the entry
  * into trash/ (so a reader sees the whole entry or none of it), releases the lock, then deletes it.
- * Docker builder images are pruned by `crio-build builders prune`, not here.
+ * Docker builder images, and the Go build cache volumes on the engines (src/builder/go-cache.ts),
+ * are pruned by `crio-build builders prune`, not here.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

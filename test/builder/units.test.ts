@@ -1,5 +1,6 @@
 /** Pure parts of the builder: ELF headers, the build environment, placeholders, binfmt checks. */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -121,5 +122,30 @@ describe('binfmt check', () => {
     await writeFile(join(root, 'qemu-aarch64'), 'enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n');
     await checkBinfmt('arm64', 'amd64', root);
     await checkBinfmt('amd64', 'amd64', join(root, 'nowhere')); // same arch: nothing to check
+  });
+});
+
+describe('Go build cache: scope and settings', () => {
+  it('one volume per builder key, toolchain, arch, strategy and component; any of them changes the volume', async () => {
+    const { goCacheVolume } = await import('../../src/builder/go-cache.js');
+    const scope = { builderKey: 'b'.repeat(64), toolchainSha256: 't'.repeat(64), arch: 'arm64', strategy: 'cross', component: 'cri-o' };
+    const v = goCacheVolume(scope);
+    assert.match(v.name, /^crio-build-gocache-cri-o-arm64-cross-[0-9a-f]{16}$/);
+    assert.equal(goCacheVolume({ ...scope }).name, v.name);
+    for (const k of Object.keys(scope) as (keyof typeof scope)[]) assert.notEqual(goCacheVolume({ ...scope, [k]: `${scope[k]}x` }).name, v.name, k);
+    assert.equal(v.labels['io.crio-build.managed'], undefined, 'not a run leftover: cleanup leaves it');
+  });
+
+  it('settings: on with 4096 MiB by default; goBuildCache in the file; --no-build-cache turns it off; a bound under 64 MiB is refused', async () => {
+    const { loadSettings } = await import('../../src/config.js');
+    const dir = await tempDir('crio-build-gocache-settings-');
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'mirrors: []\n');
+    assert.deepEqual((await loadSettings({ config: file, cacheDir: dir })).goBuildCache, { enabled: true, maxMiB: 4096 });
+    writeFileSync(file, 'goBuildCache: { maxMiB: 512 }\n');
+    assert.deepEqual((await loadSettings({ config: file, cacheDir: dir })).goBuildCache, { enabled: true, maxMiB: 512 });
+    assert.deepEqual((await loadSettings({ config: file, cacheDir: dir, noBuildCache: true })).goBuildCache, { enabled: false, maxMiB: 512 });
+    writeFileSync(file, 'goBuildCache: { maxMiB: 8 }\n');
+    await assert.rejects(loadSettings({ config: file, cacheDir: dir }), /goBuildCache\.maxMiB/);
   });
 });
