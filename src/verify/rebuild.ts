@@ -9,6 +9,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_GO_CACHE } from '../builder/go-cache.js';
 import type { Settings } from '../config.js';
 import { CrioBuildError, ExitCode } from '../errors.js';
 import { packagesDir } from '../package/stage.js';
@@ -72,6 +73,9 @@ export async function rebuildAndCompare(o: RebuildOptions): Promise<RebuildOutco
         toolchains: run.settings.toolchains,
         components: run.settings.components,
         ...(o.user.hosts ? { hosts: o.user.hosts } : {}),
+        // A rebuild from nothing: no Go build cache kept from earlier builds on these hosts either,
+        // so what it compares against is made only from the provenance's inputs.
+        goBuildCache: { ...DEFAULT_GO_CACHE, enabled: false },
       };
       const artifactsDir = join(root, 'artifacts');
       o.note(`rebuilding ${a.branch} ${a.arch} from the provenance's lock in ${root}${o.keep ? ' (kept)' : ''}`);
