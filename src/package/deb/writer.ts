@@ -24,7 +24,8 @@ function compressorOf(input: DebInput): Compressor {
   if (c.data !== 'gzip' && c.data !== 'xz') {
     throw new Error(`compression.data "${String(c.data)}" is not allowed; use "gzip" or "xz"`);
   }
-  const compressor = { kind: c.data, level: c.level ?? (c.data === 'gzip' ? 9 : 6), threads: c.threads ?? 1 };
+  const compressor: Compressor = { kind: c.data, level: c.level ?? (c.data === 'gzip' ? 9 : 6), threads: c.threads ?? 1, ...(c.blockSize !== undefined ? { blockSize: c.blockSize } : {}) };
+  if (compressor.kind === 'gzip' && compressor.blockSize !== undefined) throw new Error('compression.blockSize is for xz only');
   checkCompressor(compressor);
   checkCompressor({ kind: 'gzip', level: c.controlLevel ?? 9, threads: 1 });
   return compressor;
