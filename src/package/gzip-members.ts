@@ -38,7 +38,8 @@ export function checkGzipMembers(o: GzipMembersOptions): void {
 }
 
 async function write(sink: Writable, data: Buffer): Promise<void> {
-  if (!sink.write(data)) await Promise.race([once(sink, 'drain'), finished(sink)]);
+  // once() rejects on 'error' and removes its listeners either way.
+  if (!sink.write(data)) await once(sink, 'drain');
 }
 
 /** Compresses `source` into `sink` as concatenated gzip members, then ends the sink and waits for it. */
