@@ -1,7 +1,7 @@
 // Benchmark: the package stage, previous design against the current one, on build outputs already
 // made (artifacts/<branch>/<arch>/build, as the build stage leaves it), in one run:
 //
-//   npm run bench:package-stage -- BUILD_DIR [--kubernetes 1.18] [--change conmon,cri-o]
+//   npm run bench:package-stage -- BUILD_DIR [--kubernetes 1.18] [--change conmon,cri-o] [--keep]
 //
 // For each design: the full stage into an empty packages dir, then for each --change component a
 // "one-component change" (a copy of that component's output with one file added, so its output
@@ -10,7 +10,7 @@
 // bundle as one gzip -9 stream, one key for the whole branch) repacks everything on any change; the
 // current one repacks that .deb, the bundle and SHA256SUMS. Wall and CPU (this process and the
 // xz/strip children it waited for) are printed, with the sizes of every file. Outputs go to
-// bench/tmp/package-stage/, removed at the end.
+// bench/tmp/package-stage/, removed at the end unless --keep.
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, cpus } from 'node:os';
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1]! : def;
   };
-  const buildDirArg = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+  const valued = new Set(['--kubernetes', '--change']);
+  const buildDirArg = args.find((a, i) => !a.startsWith('--') && !valued.has(args[i - 1] ?? ''));
   if (!buildDirArg) throw new Error('usage: package-stage BUILD_DIR (artifacts/<branch>/<arch>/build) [--kubernetes 1.18] [--change conmon,cri-o]');
   const buildDir = resolve(buildDirArg);
   const arch = basename(dirname(buildDir)) as Arch;
@@ -83,8 +84,10 @@ async function main(): Promise<void> {
     const full = await timed(() => stage(components));
     rows.push({ design, what: 'full stage', t: full });
     console.log(`${design}: full stage ${full.wall.toFixed(1)} s (CPU ${full.cpu.toFixed(1)} s); ` + [...full.result.debs, full.result.bundle].map((f) => `${f.file} ${(f.size / MB).toFixed(2)} MB`).join(', '));
+    // Cumulative: each run changes one more component, so each repacks just that one's .deb.
+    let comps = components;
     for (const name of changes) {
-      const comps = await Promise.all(components.map((c) => (c.name === name ? changed(c, design) : c)));
+      comps = await Promise.all(comps.map((c) => (c.name === name ? changed(c, design) : c)));
       const t = await timed(() => stage(comps));
       rows.push({ design, what: `${name} changed`, t });
       console.log(`${design}: ${name} changed ${t.wall.toFixed(1)} s (CPU ${t.cpu.toFixed(1)} s), repacked ${t.result.repacked.join(', ')}`);
@@ -113,7 +116,8 @@ async function main(): Promise<void> {
     console.log(`| ${file} | ${(p / MB).toFixed(2)} | ${(c / MB).toFixed(2)} | ${(c / p).toFixed(3)} |`);
   }
   console.log(`| all | ${(pt / MB).toFixed(2)} | ${(ct / MB).toFixed(2)} | ${(ct / pt).toFixed(3)} |`);
-  await rm(TMP, { recursive: true, force: true });
+  if (args.includes('--keep')) console.log(`\nkept: ${TMP}`);
+  else await rm(TMP, { recursive: true, force: true });
 }
 
 await main();

@@ -289,7 +289,9 @@ export function buildCli(argv: string[]) {
       'package <branch>',
       'package outputs already built (under artifacts/<branch>/<arch>/build) into .debs, the bundle and SHA256SUMS',
       (y) =>
-        branchOptions(y).option('pause-image', PAUSE_IMAGE_OPTION) as unknown as Argv<BranchArgs>,
+        branchOptions(y)
+          .option('pause-image', PAUSE_IMAGE_OPTION)
+          .option('force', { type: 'boolean', default: false, describe: 'make every file again, even those unchanged since the last run' }) as unknown as Argv<BranchArgs>,
       async (a) => {
         const arch = checkArch(a.arch);
         const pauseImage = pauseImageOption(a['pause-image']);
@@ -299,7 +301,7 @@ export function buildCli(argv: string[]) {
         const artifactsDir = resolve(a.artifacts);
         const kubernetes = await kubernetesOf(branch, a.lock ? resolve(a.lock) : lockPathFor(artifactsDir, branch.name));
         const components = Object.keys(branch.components);
-        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, onStep: (m) => events.step?.('package', m) });
+        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, force: a.force === true, onStep: (m) => events.step?.('package', m) });
         // The release record beside the packages, from the provenance the build left: what
         // `crio-build publish` (and a nightly's other arches) release.
         const recorded = await recordPackaged({ artifactsDir, branch: branch.name, kubernetes, arch, components, packaged: result, pauseImage });

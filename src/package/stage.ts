@@ -54,6 +54,8 @@ export interface PackageStageInput {
   onStep?: (message: string) => void;
   /** Compression and parallelism; packagingSettings() (this machine's cores) when absent. */
   settings?: PackagingSettings;
+  /** Make every file again, even those unchanged since the previous run in outDir. */
+  force?: boolean;
 }
 
 export interface PackagedDeb {
@@ -204,7 +206,7 @@ async function packageChecked(input: PackageStageInput): Promise<PackageStageRes
   try {
     const order = [...DEFINITIONS.keys()].filter((n) => components.has(n));
     const ids = new Map(await Promise.all(order.map(async (n) => [n, await componentIdentity(components.get(n) as BuiltComponent)] as const)));
-    const previousKeys = settings.reuse ? await readPackagedKeys(outDir) : {};
+    const previousKeys = settings.reuse && !input.force ? await readPackagedKeys(outDir) : {};
     // Dropped until this run has finished: a failure must not leave a key beside a file it did not make.
     await clearPackagedKeys(outDir);
 
@@ -400,6 +402,7 @@ export async function packageBuiltOutputs(o: {
   branch: { name: string; kubernetes: string; components: readonly string[] };
   arch: Arch;
   pauseImage?: string;
+  force?: boolean;
   onStep?: (message: string) => void;
 }): Promise<PackageStageResult> {
   const components = await loadBuiltComponents({ artifactsDir: o.artifactsDir, branch: o.branch.name, arch: o.arch, components: o.branch.components });
@@ -410,6 +413,7 @@ export async function packageBuiltOutputs(o: {
     components,
     outDir: packagesDir(o.artifactsDir, o.branch.name, o.arch),
     pauseImage: o.pauseImage,
+    ...(o.force ? { force: true } : {}),
     onStep: o.onStep,
   });
 }

@@ -66,7 +66,7 @@ function sample(): Buffer {
 describe('compressors: the bytes do not depend on the thread count', () => {
   test('xz with a fixed block size: threads 1 and 4 give the same file, and it decompresses', async () => {
     const data = sample();
-    const xz = (threads: number) => collect(data, (src, sink) => compressStream(src, sink, { kind: 'xz', level: 1, threads, blockSize: 512 * 1024 }));
+    const xz = (threads: number) => collect(data, (src, sink) => compressStream(src, sink, { kind: 'xz', level: 1, threads, blockSize: 512 * 1024, dictSize: 1024 * 1024 }));
     const [one, four] = [await xz(1), await xz(4)];
     assert.ok(one.equals(four), 'xz output differs between 1 and 4 threads');
     const dir = await tempDir('crio-build-xz-');

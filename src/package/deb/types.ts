@@ -63,6 +63,8 @@ export interface DebCompression {
   threads?: number;
   /** xz only: uncompressed bytes per xz block (see Compressor.blockSize). Default: the preset's. */
   blockSize?: number;
+  /** xz only: LZMA2 dictionary bytes (see Compressor.dictSize). Default: the preset's. */
+  dictSize?: number;
   /** gzip level for control.tar. Default 9. */
   controlLevel?: number;
 }
