@@ -169,6 +169,8 @@ const stages: Stage[] = [
         })),
         outDir,
         pauseImage: ctx.opts.pauseImage,
+        // Unless --force, the stage keeps each file whose own key is unchanged (package/keys.ts).
+        force: ctx.opts.force,
         onStep: (m) => ctx.events.step?.('package', m),
       });
       for (const w of ctx.packaged.warnings) ctx.events.step?.('package', `warning: ${w}`);

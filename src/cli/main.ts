@@ -292,7 +292,9 @@ export function buildCli(argv: string[]) {
       'package <branch>',
       'package outputs already built (under artifacts/<branch>/<arch>/build) into .debs, the bundle and SHA256SUMS',
       (y) =>
-        branchOptions(y).option('pause-image', PAUSE_IMAGE_OPTION) as unknown as Argv<BranchArgs>,
+        branchOptions(y)
+          .option('pause-image', PAUSE_IMAGE_OPTION)
+          .option('force', { type: 'boolean', default: false, describe: 'make every file again, even those unchanged since the last run' }) as unknown as Argv<BranchArgs>,
       async (a) => {
         const arch = checkArch(a.arch);
         const pauseImage = pauseImageOption(a['pause-image']);
@@ -305,7 +307,7 @@ export function buildCli(argv: string[]) {
         // The provenance the build left beside the outputs: the SBOMs' sources and toolchains, the .buildinfo files' builders.
         const recordedBuilds = await readComponentProvenance(provenanceDir(artifactsDir, branch.name, arch), components);
         const provenance = new Map([...recordedBuilds].map(([name, c]) => [name, buildProvenanceOf(c)]));
-        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, provenance, onStep: (m) => events.step?.('package', m) });
+        const result = await packageBuiltOutputs({ artifactsDir, branch: { name: branch.name, kubernetes, components }, arch, pauseImage, provenance, force: a.force === true, onStep: (m) => events.step?.('package', m) });
         // The release record beside the packages, from the provenance the build left: what
         // `crio-build publish` (and a nightly's other arches) release.
         const recorded = await recordPackaged({ artifactsDir, branch: branch.name, kubernetes, arch, components, packaged: result, pauseImage });

@@ -5,7 +5,8 @@
  * for machines that do not use the .debs.
  *
  * Reproducible like the .debs: entries sorted bytewise (the .deb writer's tree planner), owner
- * root:root (0:0), every mtime the cri-o commit time, gzip -9 with no name and no timestamp. Written
+ * root:root (0:0), every mtime the cri-o commit time, gzip with no name and no timestamp (one stream, or
+ * members cut at fixed sizes: ./gzip-members.ts). Written
  * in one streaming pass to a temporary name, then renamed into place.
  */
 import { createWriteStream } from 'node:fs';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import type { Arch } from '../recipe/schema.js';
 import { tempNameFor } from '../util/atomic.js';
 import { compressStream } from './deb/compress.js';
+import { gzipMembers } from './gzip-members.js';
 import { addEntry, addStreamEntry, createPack, packOutput, type Pack } from './deb/tar.js';
 import { planTree, type TreeEntry } from './deb/tree.js';
 import { sha256File } from './checksums.js';
@@ -42,8 +44,19 @@ export interface BundleInput extends PackageInfo {
   files: PackageFile[];
 }
 
+/** The bundle's gzip: level, and bytes per gzip member compressed side by side (absent: one stream). */
+export interface BundleCompression {
+  level: number;
+  memberSize?: number;
+  /** Members compressed at once (never changes the bytes). */
+  jobs?: number;
+}
+
+/** The default for direct callers; the package stage passes its settings (./settings.ts). */
+const DEFAULT_BUNDLE_COMPRESSION: BundleCompression = { level: 9 };
+
 /** Writes the tarball to `outPath` atomically. */
-export async function writeBundle(input: BundleInput, outPath: string): Promise<PackageResult> {
+export async function writeBundle(input: BundleInput, outPath: string, gz: BundleCompression = DEFAULT_BUNDLE_COMPRESSION): Promise<PackageResult> {
   const mtime = input.sourceDateEpoch;
   if (!Number.isInteger(mtime) || mtime < 0) throw new Error(`bundle: sourceDateEpoch ${mtime} is not a non-negative integer`);
   for (const f of input.files) {
@@ -56,7 +69,12 @@ export async function writeBundle(input: BundleInput, outPath: string): Promise<
   const pack = createPack();
   try {
     const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-    const compressing = compressStream(packOutput(pack), sink, { kind: 'gzip', level: 9, threads: 1 }).catch((err: unknown) => {
+    const tar = packOutput(pack);
+    const compress =
+      gz.memberSize === undefined
+        ? compressStream(tar, sink, { kind: 'gzip', level: gz.level, threads: 1 })
+        : gzipMembers(tar, sink, { level: gz.level, memberSize: gz.memberSize, jobs: gz.jobs ?? 1 });
+    const compressing = compress.catch((err: unknown) => {
       pack.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     });

@@ -7,16 +7,22 @@
  *
  * Every output is written under a temporary name and renamed into place; a failure leaves no
  * half-written file. The same inputs give byte-identical outputs (SOURCE_DATE_EPOCH = each
- * component's commit time).
+ * component's commit time), whatever the number of cores.
+ *
+ * Each .deb and the bundle has its own content key (./keys.ts): a file whose key is unchanged since
+ * the previous run in outDir, and whose bytes still hash as recorded, is kept as it is. The others
+ * are written at once, `jobs` at a time, biggest first, each compressor itself multi-threaded
+ * (./settings.ts). Then SHA256SUMS over all of them.
  */
 import { mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CrioBuildError, ExitCode, HostNotReadyError } from '../errors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
-import { writeBundle, bundleInput } from './bundle.js';
+import { writeBundle, bundleInput, type BundleCompression } from './bundle.js';
 import { writeSha256Sums } from './checksums.js';
-import { writeDeb } from './deb/index.js';
+import PQueue from 'p-queue';
+import { writeDeb, type DebCompression } from './deb/index.js';
 import { DEFAULT_MAINTAINER } from './definitions/common.js';
 import { prepareBinary, type PreparedBinary } from './definitions/elf.js';
 import { definitionFor, DEFINITIONS } from './definitions/index.js';
@@ -25,6 +31,8 @@ import type { BuiltComponent, PackageContext } from './definitions/types.js';
 import type { BuildProvenance } from './provenance.js';
 import { checkPauseImage } from './files/crio-config.js';
 import { bundleFileName, debFileName, debVersion } from './naming.js';
+import { bundleKey, clearPackagedKeys, componentIdentity, debKey, readPackagedKeys, reusable, writePackagedKeys, type KeyedFile, type StageIdentity } from './keys.js';
+import { checkPackagingSettings, packagingSettings, type PackagingSettings } from './settings.js';
 
 export type { BuiltComponent } from './definitions/types.js';
 export type { BuildProvenance } from './provenance.js';
@@ -48,6 +56,10 @@ export interface PackageStageInput {
   maintainer?: string;
   /** Progress lines for the CLI. */
   onStep?: (message: string) => void;
+  /** Compression and parallelism; packagingSettings() (this machine's cores) when absent. */
+  settings?: PackagingSettings;
+  /** Make every file again, even those unchanged since the previous run in outDir. */
+  force?: boolean;
 }
 
 export interface PackagedDeb {
@@ -78,6 +90,9 @@ export interface PackageStageResult {
   checksumsPath: string;
   /** Non-fatal findings (e.g. a binary left unstripped for lack of a strip for the arch). */
   warnings: string[];
+  /** File names written by this run, and those kept from the previous one (same key, same bytes). */
+  repacked: string[];
+  reused: string[];
 }
 
 /** Bad stage input (arch, pause image, component list): exit code 3, like other invalid input. */
@@ -158,7 +173,18 @@ async function diskFullError(err: unknown, outDir: string): Promise<HostNotReady
   );
 }
 
+/** One file the stage makes: the .debs and the bundle. */
+interface Writer {
+  file: string;
+  key: string;
+  /** Bigger first: p-queue runs higher priorities first, so the longest compressions start at once. */
+  bytes: number;
+  write(): Promise<{ sha256: string; size: number }>;
+}
+
 async function packageChecked(input: PackageStageInput): Promise<PackageStageResult> {
+  const settings = input.settings ?? packagingSettings();
+  checkPackagingSettings(settings);
   const outDir = resolve(input.outDir);
   await mkdir(outDir, { recursive: true });
   const work = await mkdtemp(join(outDir, '.package-work-'));
@@ -178,56 +204,134 @@ async function packageChecked(input: PackageStageInput): Promise<PackageStageRes
     }
     return p;
   };
+  const maintainer = input.maintainer ?? DEFAULT_MAINTAINER;
+  const debCompression: DebCompression = { ...settings.deb, threads: settings.threads };
+  const bundleCompression: BundleCompression = { ...settings.bundle, jobs: settings.threads };
+  const stageId: StageIdentity = { branch: input.branch, kubernetes: input.kubernetes, arch: input.arch, maintainer, compression: { deb: settings.deb, bundle: settings.bundle } };
 
   try {
     const order = [...DEFINITIONS.keys()].filter((n) => components.has(n));
-    // allSettled: on a failure, wait for the other writers to finish or clean up before the
-    // scratch directory (stripped binaries they may be reading) is removed.
-    const settled = await Promise.allSettled(
-      order.map(async (name): Promise<PackagedDeb> => {
-        const def = definitionFor(name);
-        const component = components.get(name) as BuiltComponent;
-        const ctx: PackageContext = {
-          branch: input.branch,
-          kubernetes: input.kubernetes,
-          arch: input.arch,
-          maintainer: input.maintainer ?? DEFAULT_MAINTAINER,
-          ...(input.pauseImage !== undefined ? { pauseImage: input.pauseImage } : {}),
-          component,
-          components,
-          prepareBinary: prepare(name),
-          warn,
-        };
-        const info = await writing(join(work, name), () => def.describe(ctx));
-        const version = debVersion(component.version);
-        const file = debFileName(def.debName, version, input.arch);
-        input.onStep?.(`writing ${file}`);
-        const r = await writing(join(outDir, file), () => writeDeb(info, join(outDir, file)));
-        return { name: def.debName, version, component: name, file, path: r.path, sha256: r.sha256, size: r.size };
-      }),
-    );
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    const debs = settled.map((r) => (r as PromiseFulfilledResult<PackagedDeb>).value);
+    const ids = new Map(await Promise.all(order.map(async (n) => [n, await componentIdentity(components.get(n) as BuiltComponent)] as const)));
+    const previousKeys = settings.reuse && !input.force ? await readPackagedKeys(outDir) : {};
+    // Dropped until this run has finished: a failure must not leave a key beside a file it did not make.
+    await clearPackagedKeys(outDir);
+
+    const debs = new Map<string, PackagedDeb>();
+    const writers: Writer[] = [];
+    for (const name of order) {
+      const def = definitionFor(name);
+      const component = components.get(name) as BuiltComponent;
+      const id = ids.get(name)!;
+      const siblings = def.reads?.siblings ?? [];
+      const pauseImage = def.reads?.pauseImage ? input.pauseImage : undefined;
+      const version = debVersion(component.version);
+      const file = debFileName(def.debName, version, input.arch);
+      const key = await debKey({
+        stage: stageId,
+        definition: name,
+        component: id.identity,
+        siblings: siblings.filter((s) => components.has(s)).map((s) => ({ name: s, version: (components.get(s) as BuiltComponent).version })),
+        pauseImage: pauseImage ?? null,
+      });
+      writers.push({
+        file,
+        key,
+        bytes: id.bytes,
+        write: async () => {
+          const ctx: PackageContext = {
+            branch: input.branch,
+            kubernetes: input.kubernetes,
+            arch: input.arch,
+            maintainer,
+            ...(pauseImage !== undefined ? { pauseImage } : {}),
+            component,
+            components: declaredOnly(components, name, siblings),
+            prepareBinary: prepare(name),
+            warn,
+          };
+          const info = await writing(join(work, name), () => def.describe(ctx));
+          input.onStep?.(`writing ${file}`);
+          const r = await writing(join(outDir, file), () => writeDeb({ ...info, compression: debCompression }, join(outDir, file)));
+          return { sha256: r.sha256, size: r.size };
+        },
+      });
+      debs.set(file, { name: def.debName, version, component: name, file, path: join(outDir, file), sha256: '', size: 0 });
+    }
 
     const crio = components.get('cri-o') as BuiltComponent;
     const bundleFile = bundleFileName(input.arch, crio.version);
-    input.onStep?.(`writing ${bundleFile}`);
-    const b = await writing(join(outDir, bundleFile), async () =>
-      writeBundle(
-        await bundleInput({ arch: input.arch, kubernetes: input.kubernetes, components, ...(input.pauseImage !== undefined ? { pauseImage: input.pauseImage } : {}), prepareBinary: prepare('cri-o'), warn }),
-        join(outDir, bundleFile),
-      ),
-    );
-    const bundle: PackagedFile = { file: bundleFile, path: b.path, sha256: b.sha256, size: b.size };
+    const bundleWriter: Writer = {
+      file: bundleFile,
+      key: await bundleKey({ stage: stageId, components: order.map((n) => ids.get(n)!.identity), pauseImage: input.pauseImage ?? null }),
+      bytes: [...ids.values()].reduce((sum, i) => sum + i.bytes, 0),
+      write: async () => {
+        input.onStep?.(`writing ${bundleFile}`);
+        return writing(join(outDir, bundleFile), async () =>
+          writeBundle(
+            await bundleInput({ arch: input.arch, kubernetes: input.kubernetes, components, ...(input.pauseImage !== undefined ? { pauseImage: input.pauseImage } : {}), prepareBinary: prepare('cri-o'), warn }),
+            join(outDir, bundleFile),
+            bundleCompression,
+          ),
+        );
+      },
+    };
 
-    const documents = await writeArtifactDocuments({ arch: input.arch, maintainer: input.maintainer ?? DEFAULT_MAINTAINER, components: input.components, debs, bundle, outDir, warn, onStep: input.onStep });
-    const checksumsPath = await writing(join(outDir, 'SHA256SUMS'), () => writeSha256Sums(outDir, [...debs, bundle, ...documents].map((f) => ({ file: f.file, sha256: f.sha256 }))));
-    input.onStep?.(`wrote ${debs.length} packages, ${bundleFile}, ${documents.length} SBOMs and .buildinfo files, and SHA256SUMS in ${outDir}`);
-    return { debs, bundle, documents, checksumsPath, warnings };
+    // Every file through one queue of `jobs` writers, biggest first; each either reused (same key,
+    // bytes verified) or written. allSettled: on a failure, wait for the other writers to finish or
+    // clean up before the scratch directory (stripped binaries they may be reading) is removed.
+    const queue = new PQueue({ concurrency: settings.jobs });
+    const made: Record<string, KeyedFile> = {};
+    const repacked: string[] = [];
+    const reused: string[] = [];
+    const run = (w: Writer) =>
+      queue.add(
+        async () => {
+          const kept = await reusable(outDir, previousKeys, w.file, w.key);
+          if (kept) reused.push(w.file);
+          else repacked.push(w.file);
+          made[w.file] = { key: w.key, ...(kept ?? (await w.write())) };
+        },
+        { priority: w.bytes },
+      );
+    const debRuns = writers.map(run);
+    const bundleRun = settings.bundleAfterDebs ? Promise.allSettled(debRuns).then(() => run(bundleWriter)) : run(bundleWriter);
+    const settled = await Promise.allSettled([...debRuns, bundleRun]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    const debList = [...debs.values()].map((d) => ({ ...d, sha256: made[d.file]!.sha256, size: made[d.file]!.size }));
+    const bundle: PackagedFile = { file: bundleFile, path: join(outDir, bundleFile), sha256: made[bundleFile]!.sha256, size: made[bundleFile]!.size };
+
+    // Every .deb and the bundle is in place (written or reused): the documents about them, read
+    // back from those exact bytes, before SHA256SUMS lists the release's files.
+    const documents = await writeArtifactDocuments({ arch: input.arch, maintainer: input.maintainer ?? DEFAULT_MAINTAINER, components: input.components, debs: debList, bundle, outDir, warn, onStep: input.onStep });
+    const listed = [...debList, bundle, ...documents].map((f) => ({ file: f.file, sha256: f.sha256 }));
+    const checksumsPath = await writing(join(outDir, 'SHA256SUMS'), () => writeSha256Sums(outDir, listed));
+    await writePackagedKeys(outDir, made);
+    input.onStep?.(`wrote ${repacked.length} of ${debList.length + 1} files (${reused.length} unchanged, reused), ${documents.length} SBOMs and .buildinfo files, and SHA256SUMS in ${outDir}`);
+    return { debs: debList, bundle, documents, checksumsPath, warnings, repacked: repacked.sort(), reused: reused.sort() };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * ctx.components for one definition: its own component and the siblings it declares. Looking up
+ * any other component fails, so a definition cannot read what its key does not cover.
+ */
+function declaredOnly(all: ReadonlyMap<string, BuiltComponent>, self: string, siblings: readonly string[]): ReadonlyMap<string, BuiltComponent> {
+  const allowed = new Map([...all].filter(([n]) => n === self || siblings.includes(n)));
+  const check = (n: string) => {
+    if (!allowed.has(n) && all.has(n)) throw new Error(`package definition ${self} reads component ${n}: declare it in its reads.siblings (it must be part of the .deb's key)`);
+  };
+  return new Proxy(allowed, {
+    get(target, prop) {
+      if (prop === 'get') return (n: string) => (check(n), target.get(n));
+      if (prop === 'has') return (n: string) => (check(n), target.has(n));
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 // ---- Finding build outputs (for `crio-build package`) -------------------------------------------
@@ -307,6 +411,7 @@ export async function packageBuiltOutputs(o: {
   pauseImage?: string;
   /** What the build recorded of each component (artifacts/<branch>/<arch>/provenance/), by name. */
   provenance?: ReadonlyMap<string, BuildProvenance>;
+  force?: boolean;
   onStep?: (message: string) => void;
 }): Promise<PackageStageResult> {
   const components = await loadBuiltComponents({ artifactsDir: o.artifactsDir, branch: o.branch.name, arch: o.arch, components: o.branch.components });
@@ -320,6 +425,7 @@ export async function packageBuiltOutputs(o: {
     }),
     outDir: packagesDir(o.artifactsDir, o.branch.name, o.arch),
     pauseImage: o.pauseImage,
+    ...(o.force ? { force: true } : {}),
     onStep: o.onStep,
   });
 }

@@ -1,25 +1,18 @@
 /**
- * Packaging by content key: the .debs and bundle of a branch/arch are made again only when their
- * inputs change (the builds' keys, the pause image, the packaging code itself). A no-op nightly
- * then re-verifies the files it has instead of re-compressing them.
+ * The whole package stage by content key: when none of its inputs changed (the builds' keys, the
+ * pause image, the packaging code itself), a no-op nightly re-verifies the files it has and does not
+ * even start the stage. When some did, the stage itself reuses every file whose own key is unchanged
+ * (package/keys.ts): a one-component change repacks that .deb, the bundle and SHA256SUMS.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { contentKey, dirDigest } from '../farm/keys.js';
+import { contentKey } from '../farm/keys.js';
 import type { Plan } from '../farm/planner.js';
 import { sha256File } from '../package/checksums.js';
+import { packagingCodeDigest } from '../package/keys.js';
 import { CHECKSUMS_FILE, debName } from '../package/naming.js';
 import type { PackageStageResult } from '../package/stage.js';
 import type { ReleaseRecord } from './record.js';
-
-let packagingCode: Promise<string> | undefined;
-
-/** The compiled packaging code (dist/src/package): a change to how packages are made changes the key. */
-function packagingCodeDigest(): Promise<string> {
-  packagingCode ??= dirDigest(fileURLToPath(new URL('../package', import.meta.url)));
-  return packagingCode;
-}
 
 export async function packagedKey(plan: Plan, pauseImage: string | undefined): Promise<string> {
   return contentKey('packaged', {
@@ -52,5 +45,5 @@ export function resultFromRecord(dir: string, record: ReleaseRecord): PackageSta
   const b = record.artifacts.find((a) => !a.package && !a.kind);
   if (!b) throw new Error(`${dir}: the release record lists no bundle`);
   const documents = record.artifacts.flatMap((a) => (a.kind ? [{ kind: a.kind, of: a.of ?? '', file: a.file, path: join(dir, a.file), sha256: a.sha256, size: a.size }] : []));
-  return { debs, bundle: { file: b.file, path: join(dir, b.file), sha256: b.sha256, size: b.size }, documents, checksumsPath: join(dir, CHECKSUMS_FILE), warnings: [] };
+  return { debs, bundle: { file: b.file, path: join(dir, b.file), sha256: b.sha256, size: b.size }, documents, checksumsPath: join(dir, CHECKSUMS_FILE), warnings: [], repacked: [], reused: record.artifacts.map((a) => a.file).sort() };
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { parseSha256Sums, sha256File } from '../../src/package/checksums.js';
 import { debVersion } from '../../src/package/naming.js';
+import { PACKAGED_KEYS_FILE } from '../../src/package/keys.js';
 import { BuildOutputsMissingError, loadBuiltComponents, packageAll, PackageError, PackageInputError, type BuiltComponent, type PackageStageResult } from '../../src/package/stage.js';
 import { BRANCH, fixtureBuilds, hostArch, KUBERNETES, mustRun, run, tempDir, type FixtureBuilds } from './helpers.js';
 
@@ -62,7 +63,8 @@ describe(`package stage on real ${hostArch()} builds`, () => {
     assert.deepEqual(sums.map((s) => s.file).sort(), [...result.debs.map((d) => d.file), result.bundle.file, ...documents].sort());
     const check = await mustRun('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out });
     assert.equal(check.stdout.trim().split('\n').length, 5 + 9, '4 .debs, the bundle, 5 SBOMs and 4 .buildinfo files');
-    assert.deepEqual((await readdir(out)).sort(), [...sums.map((s) => s.file), 'SHA256SUMS'].sort());
+    // Besides them only the stage's hidden record of each file's key (src/package/keys.ts).
+    assert.deepEqual((await readdir(out)).sort(), [...sums.map((s) => s.file), 'SHA256SUMS', PACKAGED_KEYS_FILE].sort());
     // The miniature conmon is v2.0.11, older than podman needs; no warning, since ours is cri-o-conmon
     // beside Debian's conmon, not a replacement for it.
     assert.deepEqual(result.warnings, []);

@@ -16,6 +16,18 @@ export interface Compressor {
   level: number;
   /** xz only. */
   threads: number;
+  /**
+   * xz only: uncompressed bytes per xz block. Blocks are what xz's threads compress side by side, and
+   * the output depends on the block size, never on the thread count. Absent: the preset's default
+   * (3 x its dictionary: 24 MiB at -6), as dpkg-deb has it.
+   */
+  blockSize?: number;
+  /**
+   * xz only: the LZMA2 dictionary in bytes, instead of the preset's (1 MiB at -1, 8 MiB at -6). A
+   * fast preset with a large dictionary still finds what repeats across files megabytes apart: the
+   * CNI plugins are a dozen Go programs sharing most of their code.
+   */
+  dictSize?: number;
 }
 
 export function checkCompressor(c: Compressor): void {
@@ -25,6 +37,12 @@ export function checkCompressor(c: Compressor): void {
   }
   if (!Number.isInteger(c.threads) || c.threads < 1) {
     throw new Error(`compression: threads ${c.threads} is not allowed; use an integer >= 1`);
+  }
+  if (c.blockSize !== undefined && (!Number.isInteger(c.blockSize) || c.blockSize < 64 * 1024)) {
+    throw new Error(`compression: xz block size ${c.blockSize} is not allowed; use an integer number of bytes >= 65536`);
+  }
+  if (c.dictSize !== undefined && (!Number.isInteger(c.dictSize) || c.dictSize < 4096 || c.dictSize > 1536 * 1024 * 1024)) {
+    throw new Error(`compression: xz dictionary size ${c.dictSize} is not allowed; use an integer number of bytes from 4096 to 1.5 GiB`);
   }
 }
 
@@ -46,7 +64,9 @@ export function gzipBuffer(data: Buffer, level: number): Buffer {
  */
 export function xzArguments(c: Compressor): string[] {
   const threads = c.threads === 1 ? '+1' : String(c.threads);
-  return ['--compress', '--stdout', '--format=xz', '--check=crc64', `-${c.level}`, `--threads=${threads}`, '--no-adjust'];
+  const block = c.blockSize === undefined ? [] : [`--block-size=${c.blockSize}`];
+  const preset = c.dictSize === undefined ? `-${c.level}` : `--lzma2=preset=${c.level},dict=${c.dictSize}`;
+  return ['--compress', '--stdout', '--format=xz', '--check=crc64', preset, `--threads=${threads}`, ...block, '--no-adjust'];
 }
 
 /** XZ_OPT and XZ_DEFAULTS could change block size or check: not from us. */

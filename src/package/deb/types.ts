@@ -61,6 +61,10 @@ export interface DebCompression {
    * (about 150 MB per thread at -6) depend on it, not the output: xz always
    * runs its multi-threaded compressor, like dpkg-deb (needs xz >= 5.4). */
   threads?: number;
+  /** xz only: uncompressed bytes per xz block (see Compressor.blockSize). Default: the preset's. */
+  blockSize?: number;
+  /** xz only: LZMA2 dictionary bytes (see Compressor.dictSize). Default: the preset's. */
+  dictSize?: number;
   /** gzip level for control.tar. Default 9. */
   controlLevel?: number;
 }

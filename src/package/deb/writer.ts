@@ -24,7 +24,14 @@ function compressorOf(input: DebInput): Compressor {
   if (c.data !== 'gzip' && c.data !== 'xz') {
     throw new Error(`compression.data "${String(c.data)}" is not allowed; use "gzip" or "xz"`);
   }
-  const compressor = { kind: c.data, level: c.level ?? (c.data === 'gzip' ? 9 : 6), threads: c.threads ?? 1 };
+  const compressor: Compressor = {
+    kind: c.data,
+    level: c.level ?? (c.data === 'gzip' ? 9 : 6),
+    threads: c.threads ?? 1,
+    ...(c.blockSize !== undefined ? { blockSize: c.blockSize } : {}),
+    ...(c.dictSize !== undefined ? { dictSize: c.dictSize } : {}),
+  };
+  if (compressor.kind === 'gzip' && (c.blockSize !== undefined || c.dictSize !== undefined)) throw new Error('compression.blockSize and dictSize are for xz only');
   checkCompressor(compressor);
   checkCompressor({ kind: 'gzip', level: c.controlLevel ?? 9, threads: 1 });
   return compressor;

@@ -87,6 +87,8 @@ export async function crictlYaml(ctx: Pick<PackageContext, 'warn'>, outDir: stri
 export const criO: PackageDefinition = {
   component: 'cri-o',
   debName: debName('cri-o'),
+  // Depends: conmon (>= ...), cni-plugins (>= ...); crio-preflight names the CNI plugins' version.
+  reads: { siblings: ['conmon', 'cni-plugins'], pauseImage: true },
   async describe(ctx: PackageContext): Promise<DebInput> {
     const c = ctx.component;
     const pkg = this.debName;
