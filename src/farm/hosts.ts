@@ -4,8 +4,12 @@
  * A host is one Docker engine (local socket, tcp with TLS, or ssh) with the arches it runs natively
  * and how many builds it takes at once; each host runs its jobs through its own p-queue with that
  * concurrency. Jobs are bound to a host late, when a slot frees: a job whose containers run as arch
- * A goes to a host native for A when one has a free slot, else to any host with a free slot, where
- * it runs under qemu. A job waits for its dependencies; a failed job stops only its dependents.
+ * A goes to a host native for A, and waits for one's slot while any host native for A is up; only
+ * when none is (a farm of x86 engines building arm64 containers) does it run under qemu, on any host
+ * with a free slot. Waiting wins: under qemu a build takes several times as long (6.64x for cri-o,
+ * bench/README.md), longer than the native slot takes to free. A job that cannot be placed yet does
+ * not hold back the jobs behind it that can. A job waits for its dependencies; a failed job stops
+ * only its dependents.
  *
  * Hosts come and go: when a job fails, its host is asked whether it is still there (a ping); a host
  * that does not answer (engine stopped, socket gone, connection refused) is marked down, and its
@@ -80,21 +84,17 @@ function freeSlots(h: FarmHost): number {
 
 /**
  * Where a job whose containers run as `platform` goes now: the up host native for it with the most
- * free slots; else the up host with the most free slots (under qemu); else none (the job waits).
- * Ties go to the host listed first.
+ * free slots; none (the job waits) when every native host is full; the up host with the most free
+ * slots (under qemu) only when no up host is native for it. Ties go to the host listed first.
  */
 export function chooseHost(hosts: readonly FarmHost[], platform: Arch): HostChoice | undefined {
+  const up = hosts.filter((h) => h.state === 'up');
+  const natives = up.filter((h) => h.platforms.includes(platform));
   let best: FarmHost | undefined;
-  let bestNative = false;
-  for (const h of hosts) {
-    if (h.state !== 'up' || freeSlots(h) <= 0) continue;
-    const native = h.platforms.includes(platform);
-    if (!best || (native && !bestNative) || (native === bestNative && freeSlots(h) > freeSlots(best))) {
-      best = h;
-      bestNative = native;
-    }
+  for (const h of natives.length > 0 ? natives : up) {
+    if (freeSlots(h) > 0 && (!best || freeSlots(h) > freeSlots(best))) best = h;
   }
-  return best ? { host: best, native: bestNative } : undefined;
+  return best ? { host: best, native: natives.length > 0 } : undefined;
 }
 
 export interface AttemptContext {
@@ -483,12 +483,11 @@ export class HostPool {
             unblock();
             continue;
           }
-          const s = waiting[0]!;
-          const choice = chooseHost(this.hosts, s.job.platform);
-          // Any free host takes any job (under qemu if need be): if the first waits, all wait.
-          if (!choice) break;
-          waiting.shift();
-          dispatch(s, choice);
+          // In the order they became ready; one that waits for a native slot lets the next go.
+          const i = waiting.findIndex((w) => chooseHost(this.hosts, w.job.platform));
+          if (i < 0) break;
+          const [s] = waiting.splice(i, 1);
+          dispatch(s!, chooseHost(this.hosts, s!.job.platform)!);
         }
         finish();
       };

@@ -4,11 +4,12 @@
  * the times), and the lower bound any schedule of the graph must respect.
  *
  * The policy, as in hosts.ts: a job is ready when its dependencies are done; ready jobs wait in the
- * order they became ready; the first waiting job goes to the up host native for its platform with
- * the most free slots, else to the host with the most free slots (a foreign host: it takes
- * `foreignFactor` times as long there), ties to the host listed first; when no host has a free slot,
- * every waiting job waits. Jobs that need no host (fetch, package, index: the coordinator's) start
- * as soon as they are ready. Pure: no clock, no I/O.
+ * order they became ready; each in turn goes to the host native for its platform with the most free
+ * slots, and waits for one while any native host exists, going to a foreign host (where it takes
+ * `foreignFactor` times as long) only when its factor is at most `maxForeignFactor` or no host is
+ * native for it; ties go to the host listed first; a job that waits does not hold back the ones
+ * behind it. Jobs that need no host (fetch, package, index: the coordinator's) start as soon as
+ * they are ready. Pure: no clock, no I/O.
  */
 import type { Arch } from '../recipe/schema.js';
 
@@ -31,8 +32,9 @@ export interface SimOptions {
   /** How many times longer a job of this platform takes on a host not native for it (default 1). */
   foreignFactor?: Partial<Record<Arch, number>>;
   /**
-   * A job goes to a foreign host only when its foreign factor is at most this (default: any, as
-   * HostPool does today); with 1, a job that would run under qemu waits for a native slot instead.
+   * A job goes to a foreign host only when its foreign factor is at most this, or no host is native
+   * for it. Default 1, as HostPool does: a job that would run under qemu waits for a native slot.
+   * Infinity gives the earlier policy (any free host, under qemu if need be).
    */
   maxForeignFactor?: number;
 }
@@ -83,22 +85,25 @@ export function simulate(jobs: SimJob[], hosts: SimHost[], opts: SimOptions = {}
     }
   };
   const pump = () => {
-    while (waiting.length > 0) {
-      const j = waiting[0]!;
+    for (let i = 0; i < waiting.length; ) {
+      const j = waiting[i]!;
       let best: SimHost | undefined;
       let bestNative = false;
       for (const h of hosts) {
         const f = free.get(h.name)!;
         if (f <= 0) continue;
         const native = h.platforms.includes(j.platform!);
-        if (!native && (opts.foreignFactor?.[j.platform!] ?? 1) > (opts.maxForeignFactor ?? Infinity) && hosts.some((x) => x.platforms.includes(j.platform!))) continue;
+        if (!native && (opts.foreignFactor?.[j.platform!] ?? 1) > (opts.maxForeignFactor ?? 1) && hosts.some((x) => x.platforms.includes(j.platform!))) continue;
         if (!best || (native && !bestNative) || (native === bestNative && f > free.get(best.name)!)) {
           best = h;
           bestNative = native;
         }
       }
-      if (!best) return;
-      waiting.shift();
+      if (!best) {
+        i++;
+        continue;
+      }
+      waiting.splice(i, 1);
       free.set(best.name, free.get(best.name)! - 1);
       const seconds = bestNative ? j.seconds : j.seconds * (opts.foreignFactor?.[j.platform!] ?? 1);
       started.add(j.id);

@@ -31,13 +31,24 @@ describe('schedule model', () => {
     assert.deepEqual(r.placements.map((p) => [p.id, p.host, p.native]), [['arm', 'p', true], ['amd', 'x', true]]);
   });
 
-  test('no native slot free: the job goes to a free foreign host (as HostPool does), at the foreign factor', () => {
-    // Two arm64 jobs, one arm64 slot: the second runs on x86 at 3x (6 s) rather than wait 2 s.
-    const r = simulate([build('a1', 2, 'arm64'), build('a2', 2, 'arm64')], [x86('x'), pi('p')], { foreignFactor: { arm64: 3 } });
-    assert.deepEqual(r.placements.map((p) => [p.id, p.host, p.end]), [['a1', 'p', 2], ['a2', 'x', 6]]);
-    assert.equal(r.makespan, 6);
+  test('no native slot free: the job waits for one (as HostPool does), or with maxForeignFactor Infinity goes foreign at the factor', () => {
+    const jobs = [build('a1', 2, 'arm64'), build('a2', 2, 'arm64')];
+    // Two arm64 jobs, one arm64 slot, x86 at 3x: waiting 2 s for the native slot ends at 4 s.
+    const r = simulate(jobs, [x86('x'), pi('p')], { foreignFactor: { arm64: 3 } });
+    assert.deepEqual(r.placements.map((p) => [p.id, p.host, p.end]), [['a1', 'p', 2], ['a2', 'p', 4]]);
+    // The earlier policy ran the second on x86 at 3x (6 s) rather than wait.
+    const any = simulate(jobs, [x86('x'), pi('p')], { foreignFactor: { arm64: 3 }, maxForeignFactor: Infinity });
+    assert.deepEqual(any.placements.map((p) => [p.id, p.host, p.end]), [['a1', 'p', 2], ['a2', 'x', 6]]);
+    // With no host native for arm64 at all, the foreign host takes it.
+    assert.equal(simulate(jobs, [x86('x')], { foreignFactor: { arm64: 3 } }).makespan, 12);
     // The bound counts native time only: max(2, 4/2).
-    assert.equal(lowerBound([build('a1', 2, 'arm64'), build('a2', 2, 'arm64')], 2).bound, 2);
+    assert.equal(lowerBound(jobs, 2).bound, 2);
+  });
+
+  test('a job that waits for its native slot does not hold back a job behind it that has a free host', () => {
+    // a1 takes the Pi; a2 waits for it; x (amd64), ready after a2, still starts at once on x86.
+    const r = simulate([build('a1', 4, 'arm64'), build('a2', 4, 'arm64'), build('x', 1, 'amd64')], [x86('x86'), pi('p')], { foreignFactor: { arm64: 3 } });
+    assert.deepEqual(r.placements.map((p) => [p.id, p.host, p.start]), [['a1', 'p', 0], ['a2', 'p', 4], ['x', 'x86', 0]]);
   });
 
   test('coordinator jobs take no slot; a release waits for every arch; FIFO by readiness', () => {
@@ -68,11 +79,11 @@ describe('schedule model', () => {
   });
 
   test('maxForeignFactor 1: a job that would run under qemu waits for a native slot instead', () => {
-    // Two amd64 jobs of 2 s, one x86 and one arm64 host, qemu 5x: today's policy runs the second on
-    // the arm64 host (10 s); waiting for the x86 slot finishes at 4 s.
+    // Two amd64 jobs of 2 s, one x86 and one arm64 host, qemu 5x: the earlier policy ran the second
+    // on the arm64 host (10 s); waiting for the x86 slot finishes at 4 s.
     const jobs = [build('x1', 2), build('x2', 2)];
     const hosts = [x86('x'), pi('p')];
-    assert.equal(simulate(jobs, hosts, { foreignFactor: { amd64: 5 } }).makespan, 10);
+    assert.equal(simulate(jobs, hosts, { foreignFactor: { amd64: 5 }, maxForeignFactor: Infinity }).makespan, 10);
     const r = simulate(jobs, hosts, { foreignFactor: { amd64: 5 }, maxForeignFactor: 1 });
     assert.deepEqual(r.placements.map((p) => [p.id, p.host, p.start, p.end]), [['x1', 'x', 0, 2], ['x2', 'x', 2, 4]]);
     // A job whose foreign factor is 1 (cross on x86) still takes any free host.
