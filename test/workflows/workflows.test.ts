@@ -650,7 +650,6 @@ describe('GitHub workflow parser', () => {
 });
 
 describe('nightly.yml', () => {
-  const selectStep = selectStepOf(nightly)!;
 
   test('runs nightly on a schedule and by hand with branches, arches and force inputs', () => {
     const on = nightly.on as { schedule: { cron: string }[]; workflow_dispatch: { inputs: Record<string, { type: string; default: unknown }> } };
@@ -672,23 +671,7 @@ describe('nightly.yml', () => {
   });
 
   test("the select step's script, run as the runner runs it: all by default, the inputs checked otherwise", async () => {
-    const dir = await tempDir();
-    const runSelect = (wantBranches: string, wantArches: string) => {
-      const out = join(dir, `out-${Math.random().toString(16).slice(2)}`);
-      const r = runScript(selectStep.run!, { ...selectStep.env, WANT_BRANCHES: wantBranches, WANT_ARCHES: wantArches, ARM64_RUNNER_INPUT: '', ARM64_RUNNER_VAR: '', GITHUB_OUTPUT: out }, dir);
-      let outputs: Record<string, unknown> = {};
-      try {
-        outputs = Object.fromEntries(
-          readFileSync(out, 'utf8')
-            .trim()
-            .split('\n')
-            .map((l) => [l.slice(0, l.indexOf('=')), JSON.parse(l.slice(l.indexOf('=') + 1))]),
-        );
-      } catch {
-        // no outputs written
-      }
-      return { code: r.code, stdout: r.stdout, outputs };
-    };
+    const runSelect = (wantBranches: string, wantArches: string) => runSelectStep(nightly, { WANT_BRANCHES: wantBranches, WANT_ARCHES: wantArches });
     const all = runSelect('', '');
     assert.equal(all.code, 0, all.stdout);
     assert.deepEqual(all.outputs, { branches: ALL_BRANCHES, arches: [...SUPPORTED_ARCHES], runners: { arm64: X86_RUNNER, amd64: X86_RUNNER } });
