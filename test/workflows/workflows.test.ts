@@ -650,7 +650,6 @@ describe('GitHub workflow parser', () => {
 });
 
 describe('nightly.yml', () => {
-
   test('runs nightly on a schedule and by hand with branches, arches and force inputs', () => {
     const on = nightly.on as { schedule: { cron: string }[]; workflow_dispatch: { inputs: Record<string, { type: string; default: unknown }> } };
     assert.equal(on.schedule.length, 1);
