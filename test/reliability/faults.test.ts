@@ -318,7 +318,7 @@ describe('fault injection: a fault in a real run, then a rerun that converges to
       // container stopped under it. Both are said plainly.
       if (/build: host engine2 went away \(/.test(r.stderr)) {
         assert.match(r.stderr, /^\[ *[\d.]+s\] +release-1\.18\/arm64 build: host engine2 went away \([^)\n]+\)$/m);
-        assert.match(r.stderr, /crio-build: error: cri-o: no Docker host of the farm is left \(engine2: [^)]+\)/);
+        assert.match(r.stderr, /crio-build: error: release-1\.18\/arm64 cri-o: no Docker host of the farm is left \(engine2: [^)]+\)/);
         assert.match(r.stderr, /crio-build: check the Docker hosts of the farm config/);
       } else {
         assert.match(r.stderr, /crio-build: error: building cri-o for arm64 \(cross\) failed: step 1\/1 \(make .*\) exited \d+: the build container stopped \(exit code 143: killed by SIGTERM; .*the engine stopping/);
