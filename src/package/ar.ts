@@ -109,3 +109,45 @@ export class ArWriter {
     this.written += buf.length;
   }
 }
+
+// ---- Reading ----------------------------------------------------------------------------------
+
+/** One member as read back: its name and where its data lies in the file. */
+export interface ArMemberHeader {
+  name: string;
+  size: number;
+  dataOffset: number;
+}
+
+/** Up to `length` bytes at `offset` (fewer at the end of the file). */
+export async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
+/**
+ * The member header at `offset` of an ar file of `fileSize` bytes, checked (its terminator, a size
+ * inside the file); throws an Error saying what is wrong. The one reader of ar headers: the apt
+ * index (publish/apt/debfile.ts) and the SBOMs (sbom/archive-files.ts) both walk .debs with it.
+ */
+export async function readArMemberAt(fh: FileHandle, offset: number, fileSize: number): Promise<ArMemberHeader> {
+  const h = await readAt(fh, offset, AR_HEADER_SIZE);
+  if (h.length < AR_HEADER_SIZE || h.toString('latin1', 58, 60) !== '`\n') throw new Error(`no ar member header at byte ${offset}`);
+  // GNU ar ends names with "/"; dpkg-deb does not. Accept both, as dpkg does.
+  const name = h.toString('latin1', 0, 16).trimEnd().replace(/\/$/, '');
+  const sizeText = h.toString('latin1', 48, 58).trim();
+  const size = Number(sizeText);
+  if (!/^[0-9]+$/.test(sizeText) || offset + AR_HEADER_SIZE + size > fileSize) throw new Error(`ar member ${name} has a bad size "${sizeText}"`);
+  return { name, size, dataOffset: offset + AR_HEADER_SIZE };
+}
+
+/** Where the member after `m` starts (data padded to an even length). */
+export function nextArMember(m: ArMemberHeader): number {
+  return m.dataOffset + m.size + (m.size % 2);
+}

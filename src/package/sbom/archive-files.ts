@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { childEnv } from '../../util/child-env.js';
+import { AR_HEADER_SIZE, AR_MAGIC, nextArMember, readArMemberAt, readAt, type ArMemberHeader } from '../ar.js';
 import { elfImage } from '../definitions/elf.js';
 import { dynamicLinking, type DynamicLinking } from './elf-needed.js';
 import { readGoBuildInfo, type GoBuildInfo } from './go-buildinfo.js';
@@ -29,8 +30,6 @@ export interface ArchiveFile {
   text: boolean;
 }
 
-const AR_MAGIC = '!<arch>\n';
-
 /** The regular files of a .deb (its data.tar member) or of a .tar.gz, sorted by path. */
 export async function archiveFiles(path: string): Promise<ArchiveFile[]> {
   const { stream, done } = path.endsWith('.deb') ? await debDataStream(path) : { stream: piped(createReadStream(path), createGunzip()), done: Promise.resolve() };
@@ -46,30 +45,25 @@ function piped(a: Readable, b: NodeJS.ReadWriteStream & Readable): Readable {
 /** The data.tar member of a .deb, decompressed. */
 async function debDataStream(path: string): Promise<{ stream: Readable; done: Promise<void> }> {
   const fh = await open(path, 'r');
-  let member: { name: string; offset: number; size: number } | undefined;
+  let member: ArMemberHeader | undefined;
   try {
     const { size } = await fh.stat();
-    const head = Buffer.alloc(8);
-    await fh.read(head, 0, 8, 0);
-    if (head.toString('latin1') !== AR_MAGIC) throw new Error(`${path}: not a .deb (no ar signature)`);
-    let off = 8;
-    const hdr = Buffer.alloc(60);
-    while (off + 60 <= size) {
-      await fh.read(hdr, 0, 60, off);
-      const name = hdr.toString('latin1', 0, 16).trimEnd().replace(/\/$/, '');
-      const len = Number(hdr.toString('latin1', 48, 58).trim());
-      if (!Number.isSafeInteger(len) || off + 60 + len > size) throw new Error(`${path}: ar member ${name} has a bad size`);
-      if (/^data\.tar(\.(gz|xz|zst))?$/.test(name)) {
-        member = { name, offset: off + 60, size: len };
+    if (!(await readAt(fh, 0, 8)).equals(AR_MAGIC)) throw new Error(`${path}: not a .deb (no ar signature)`);
+    for (let off = 8; off + AR_HEADER_SIZE <= size; ) {
+      const m = await readArMemberAt(fh, off, size).catch((err: Error) => {
+        throw new Error(`${path}: ${err.message}`);
+      });
+      if (/^data\.tar(\.(gz|xz|zst))?$/.test(m.name)) {
+        member = m;
         break;
       }
-      off += 60 + len + (len % 2);
+      off = nextArMember(m);
     }
   } finally {
     await fh.close();
   }
   if (!member) throw new Error(`${path}: no data.tar member`);
-  const raw = createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
+  const raw = createReadStream(path, { start: member.dataOffset, end: member.dataOffset + member.size - 1 });
   if (member.name === 'data.tar') return { stream: raw, done: Promise.resolve() };
   if (member.name === 'data.tar.gz') return { stream: piped(raw, createGunzip()), done: Promise.resolve() };
   const cmd = member.name.endsWith('.xz') ? 'xz' : 'zstd';

@@ -6,11 +6,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { InvalidInputError } from '../../errors.js';
+import { AR_MAGIC, nextArMember, readArMemberAt, readAt, type ArMemberHeader } from '../../package/ar.js';
 import { runChild } from './child.js';
 
 /** control.tar holds metadata only; anything bigger is not a package we made or can trust. */
 const MAX_CONTROL_TAR = 64 * 1024 * 1024;
-const AR_MAGIC = '!<arch>\n';
 
 export interface DebFacts {
   /** The DEBIAN/control paragraph as stored in the package. */
@@ -24,32 +24,13 @@ function notADeb(path: string, why: string): InvalidInputError {
   return new InvalidInputError(`${path} is not a Debian binary package (.deb): ${why}`, 'give .deb files made by crio-build or dpkg-deb --build');
 }
 
-interface ArMemberHeader {
-  name: string;
-  size: number;
-  dataOffset: number;
-}
-
-async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return buf.subarray(0, got);
-}
 
 async function memberAt(fh: FileHandle, path: string, offset: number, fileSize: number): Promise<ArMemberHeader> {
-  const h = await readAt(fh, offset, 60);
-  if (h.length < 60 || h.toString('latin1', 58, 60) !== '`\n') throw notADeb(path, `no ar member header at byte ${offset}`);
-  // GNU ar ends names with "/"; dpkg-deb does not. Accept both, as dpkg does.
-  const name = h.toString('latin1', 0, 16).trimEnd().replace(/\/$/, '');
-  const sizeText = h.toString('latin1', 48, 58).trim();
-  const size = Number(sizeText);
-  if (!/^[0-9]+$/.test(sizeText) || offset + 60 + size > fileSize) throw notADeb(path, `ar member ${name} has a bad size "${sizeText}"`);
-  return { name, size, dataOffset: offset + 60 };
+  try {
+    return await readArMemberAt(fh, offset, fileSize);
+  } catch (err) {
+    throw notADeb(path, (err as Error).message);
+  }
 }
 
 async function decompress(path: string, name: string, data: Buffer): Promise<Buffer> {
@@ -113,13 +94,13 @@ export async function readDeb(path: string): Promise<DebFacts> {
   }
   try {
     const { size } = await fh.stat();
-    if ((await readAt(fh, 0, 8)).toString('latin1') !== AR_MAGIC) throw notADeb(path, 'it does not start with the ar signature "!<arch>"');
+    if (!(await readAt(fh, 0, 8)).equals(AR_MAGIC)) throw notADeb(path, 'it does not start with the ar signature "!<arch>"');
     const first = await memberAt(fh, path, 8, size);
     const binary = (await readAt(fh, first.dataOffset, Math.min(first.size, 16))).toString('latin1');
     if (first.name !== 'debian-binary' || !/^2\.\d+\n/.test(binary)) throw notADeb(path, 'the first member is not debian-binary with format 2.x');
     // deb(5): members whose names start with "_" may come before control.tar and are skipped.
-    let member = await memberAt(fh, path, first.dataOffset + first.size + (first.size % 2), size);
-    while (member.name.startsWith('_')) member = await memberAt(fh, path, member.dataOffset + member.size + (member.size % 2), size);
+    let member = await memberAt(fh, path, nextArMember(first), size);
+    while (member.name.startsWith('_')) member = await memberAt(fh, path, nextArMember(member), size);
     if (!/^control\.tar(\.gz|\.xz|\.zst)?$/.test(member.name)) throw notADeb(path, `expected control.tar[.gz|.xz|.zst] after debian-binary, found "${member.name}"`);
     if (member.size > MAX_CONTROL_TAR) throw notADeb(path, `${member.name} is ${member.size} bytes (at most ${MAX_CONTROL_TAR} allowed)`);
     const control = await controlFromTar(path, await decompress(path, member.name, await readAt(fh, member.dataOffset, member.size)));
