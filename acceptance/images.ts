@@ -1,6 +1,6 @@
 /**
  * The Docker images of the acceptance run, FROM crio-build's own debootstrapped Debian bookworm
- * base image of each arch (src/builder/base-image.ts; no registry is needed), reused by a content
+ * base image of each arch (src/hosts/images/base-image.ts; no registry is needed), reused by a content
  * label while their Dockerfile is unchanged:
  *
  *   node   the fresh Debian root of the target arch: what a Raspberry Pi OS or Debian install
@@ -16,8 +16,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBaseImage } from '../src/builder/base-image.js';
-import { connectDocker } from '../src/builder/docker.js';
+import { ensureBaseImage } from '../src/hosts/images/base-image.js';
+import { connectDocker } from '../src/hosts/docker.js';
 import type { Arch } from '../src/recipe/schema.js';
 import { must, run } from './proc.js';
 

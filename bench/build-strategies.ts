@@ -16,8 +16,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { builderSpecFor, ensureBuilderImage } from '../src/builder/builder-image.js';
-import { runBuild } from '../src/builder/run-build.js';
+import { builderSpecFor, ensureBuilderImage } from '../src/hosts/images/builder-image.js';
+import { runBuild } from '../src/build/run-build.js';
 import type { Arch, Strategy } from '../src/recipe/schema.js';
 import { tempDir } from '../test/helpers/tmp.js';
 import { fixtureJob, recipeBuild, testDriver, type FixtureComponent } from '../test/builder/fixtures.js';

@@ -13,7 +13,7 @@
  *    index per branch after every arch's package; a build another branch shares waits for the
  *    one that made it) and its lower bound: max(critical path, build work / build slots). The
  *    makespan (first job's start to last job's end) against it; goal: within 1.2x.
- * 4. src/farm/schedule-sim.ts on the same graph and times, on 1, 2, 4 and 8 hosts (one slot each;
+ * 4. src/hosts/schedule-sim.ts on the same graph and times, on 1, 2, 4 and 8 hosts (one slot each;
  *    amd64 hosts and native arm64 hosts, half and half from 2 on), by the real scheduler's policy.
  *
  * Figures to stdout and bench/tmp/schedule.json. Needs root (a second dockerd) and the builder
@@ -23,8 +23,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { lowerBound, simulate, type SimHost, type SimJob } from '../src/farm/schedule-sim.js';
-import type { JobRecord } from '../src/farm/jobs.js';
+import { lowerBound, simulate, type SimHost, type SimJob } from '../src/hosts/schedule-sim.js';
+import type { JobRecord } from '../src/pipeline/jobs.js';
 import type { Arch } from '../src/recipe/schema.js';
 import { TEST_CACHE } from '../test/builder/fixtures.js';
 import { makeGoToolchainTarball } from '../test/fixtures/toolchain.js';

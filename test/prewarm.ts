@@ -8,7 +8,7 @@
  * nothing, and the run's result never depends on it.
  */
 import { join } from 'node:path';
-import { ensureBuilderImage, type BuilderSpec } from '../src/builder/builder-image.js';
+import { ensureBuilderImage, type BuilderSpec } from '../src/hosts/images/builder-image.js';
 import { TEST_CACHE, testDriver, toolchain } from './builder/fixtures.js';
 
 const driver = await testDriver();

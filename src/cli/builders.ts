@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { connectDocker, ensureBaseImage, listBuilders, pruneBuilders } from '../builder/index.js';
-import { baseImageTag } from '../builder/base-image.js';
-import { pruneGoCacheVolumes } from '../builder/go-cache.js';
+import { connectDocker, ensureBaseImage, listBuilders, pruneBuilders } from '../build/index.js';
+import { baseImageTag } from '../hosts/images/base-image.js';
+import { pruneGoCacheVolumes } from '../build/go-cache.js';
 import {
   builderVariant,
   checkPins,
@@ -20,11 +20,11 @@ import {
   readImagePackages,
   renderPins,
   type BuilderSpec,
-} from '../builder/builder-image.js';
-import { SourceError, UsageError } from '../errors.js';
-import { checkArch, hostArch } from '../farm/planner.js';
+} from '../hosts/images/builder-image.js';
+import { SourceError, UsageError } from '../core/errors.js';
+import { checkArch, hostArch } from '../plan/planner.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Arch, type Strategy } from '../recipe/schema.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { table } from './render.js';
 
 interface PinArgs {

@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { loadSettings } from '../config.js';
-import { UsageError } from '../errors.js';
-import { cacheTotals, listCache, pruneCache, PRUNABLE_KINDS, type CacheEntry, type PrunableKind, type PruneResult } from '../farm/cache-admin.js';
-import { acquireRunLock, waitingMessage } from '../farm/run-lock.js';
+import { loadSettings } from '../settings/settings.js';
+import { UsageError } from '../core/errors.js';
+import { cacheTotals, listCache, pruneCache, PRUNABLE_KINDS, type CacheEntry, type PrunableKind, type PruneResult } from '../admin/cache-admin.js';
+import { acquireRunLock, waitingMessage } from '../pipeline/run-lock.js';
 import { table } from './render.js';
 
 interface CacheArgs {

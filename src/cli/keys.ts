@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
-import { generateSigningKey, SIGNING_PASSPHRASE_ENV } from '../publish/apt/index.js';
+import { UsageError } from '../core/errors.js';
+import { generateSigningKey, SIGNING_PASSPHRASE_ENV } from '../index/apt/index.js';
 
 interface GenerateArgs {
   out: string;

@@ -4,15 +4,15 @@
  */
 import { resolve } from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { loadSettings, type Settings } from '../config.js';
-import { runDoctor } from '../doctor.js';
-import { CrioBuildError, ExitCode, printable, quote, UsageError } from '../errors.js';
-import { checkArch } from '../farm/planner.js';
-import { TOOL_VERSION } from '../farm/keys.js';
-import { lockPathFor, runPipeline, type Context, type StageName } from '../pipeline.js';
-import { JobLog } from '../farm/jobs.js';
-import { runMatrix } from '../farm/nightly.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { loadSettings, type Settings } from '../settings/settings.js';
+import { runDoctor } from '../admin/doctor.js';
+import { CrioBuildError, ExitCode, printable, quote, UsageError } from '../core/errors.js';
+import { checkArch } from '../plan/planner.js';
+import { TOOL_VERSION } from '../plan/keys.js';
+import { lockPathFor, runPipeline, type Context, type StageName } from '../pipeline/pipeline.js';
+import { JobLog } from '../pipeline/jobs.js';
+import { runMatrix } from '../pipeline/nightly.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { footer, runManifest, type RunOutcome } from './run-output.js';
 import { lockRun, releaseOptions, releaseSettings, type ReleaseArgs } from './run-options.js';
@@ -20,18 +20,20 @@ import { keysCommand } from './keys.js';
 import { verifyCommand } from './verify.js';
 import { cacheCommand } from './cache.js';
 import { nightlyOptions, nightlyMatrix, type NightlyArgs } from './nightly.js';
-import { checkPauseImage, packageBuiltOutputs } from '../package/stage.js';
-import { releaseToPublish } from '../publish/release-tree.js';
-import { buildProvenanceOf, provenanceDir, readComponentProvenance, recordPackaged } from '../publish/record.js';
-import { indexRelease, publishRelease } from '../publish/stage.js';
-import { findBranch } from '../recipe/resolver.js';
+import { checkPauseImage, packageBuiltOutputs } from '../package/package-all.js';
+import { releaseToPublish } from '../index/release-tree.js';
+import { buildProvenanceOf, recordPackaged } from '../package/record.js';
+import { provenanceDir, readComponentProvenance } from '../build/outputs.js';
+import { indexRelease } from '../index/index-release.js';
+import { publishRelease } from '../publish/publish-release.js';
+import { findBranch } from '../source/resolver.js';
 import { loadRecipes } from '../recipe/loader.js';
-import { kubernetesOf } from '../recipe/lock.js';
+import { kubernetesOf } from '../source/lock.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Strategy } from '../recipe/schema.js';
 import { findingsAsText, packagedAsText, planAsJson, planAsText, stderrEvents } from './render.js';
 import { recipeShow, recipesList } from './recipes.js';
 import { buildersCommand } from './builders.js';
-import { installSignalCleanup } from '../builder/index.js';
+import { installSignalCleanup } from '../build/index.js';
 
 const EXIT_CODES = `Exit codes:
   0    success
@@ -117,7 +119,7 @@ function refuseRepeatedOptions(a: Record<string, unknown>): void {
 
 /** Options that name a file or directory: an empty value is a mistake, not "the default". */
 function checkPaths(a: Record<string, unknown>): void {
-  // (--config and --cache-dir are checked where the settings are read, src/config.ts.)
+  // (--config and --cache-dir are checked where the settings are read, src/settings/settings.ts.)
   for (const k of ['recipes', 'artifacts', 'lock', 'manifest', 'signing-key', 'publish-dir']) {
     if (a[k] === '') throw new UsageError(`--${k} is empty`, `give a path, or leave --${k} out for the default`);
   }

@@ -3,10 +3,10 @@
  * --branch/--arch), else every branch recipe on every supported arch.
  */
 import type { Argv } from 'yargs';
-import { UsageError } from '../errors.js';
-import { checkArch } from '../farm/planner.js';
+import { UsageError } from '../core/errors.js';
+import { checkArch } from '../plan/planner.js';
 import type { RecipeSet } from '../recipe/loader.js';
-import { findBranch } from '../recipe/resolver.js';
+import { findBranch } from '../source/resolver.js';
 import { STRATEGIES, SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
 
 export interface NightlyArgs {

@@ -2,7 +2,7 @@
  * `recipes list` and `recipes show`: what the loaded recipes say, as text or JSON.
  */
 import { stringify } from 'yaml';
-import { quote, UsageError } from '../errors.js';
+import { quote, UsageError } from '../core/errors.js';
 import type { RecipeSet } from '../recipe/loader.js';
 import { table } from './render.js';
 

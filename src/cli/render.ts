@@ -1,10 +1,10 @@
 /**
  * How plans, recipes and findings look to a person (text) and to a machine (--json).
  */
-import type { Finding } from '../doctor.js';
-import type { Plan } from '../farm/planner.js';
-import type { PipelineEvents } from '../pipeline.js';
-import type { PackageStageResult } from '../package/stage.js';
+import type { Finding } from '../admin/doctor.js';
+import type { Plan } from '../plan/planner.js';
+import type { PipelineEvents } from '../pipeline/pipeline.js';
+import type { PackageStageResult } from '../package/package-all.js';
 
 export function planAsJson(plan: Plan, lockPath?: string): unknown {
   return {

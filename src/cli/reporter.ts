@@ -9,18 +9,12 @@
  */
 import { appendFileSync } from 'node:fs';
 import { createLogUpdate } from 'log-update';
-import type { JobRecord } from '../farm/jobs.js';
-import type { PipelineEvents, StageName } from '../pipeline.js';
+import type { JobRecord } from '../pipeline/jobs.js';
+import type { PipelineEvents, StageName } from '../pipeline/pipeline.js';
 import { table } from './render.js';
 
-export interface Reporter {
-  /** Events for one branch/arch run, shown under `label`. */
-  events(label: string): PipelineEvents;
-  /** A line that is not about one job (a note, a warning). */
-  note(message: string): void;
-  /** Stops the live display and prints the summary table (and the Actions job summary). */
-  finish(jobs: JobRecord[], title: string, footer?: string[]): void;
-}
+export type { Reporter } from '../pipeline/pipeline.js';
+import type { Reporter } from '../pipeline/pipeline.js';
 
 export type ReporterMode = 'live' | 'actions' | 'plain' | 'quiet';
 

@@ -4,12 +4,13 @@
  * (GITHUB_TOKEN, CRIO_BUILD_SIGNING_KEY, CRIO_BUILD_SIGNING_PASSPHRASE) and are never printed.
  */
 import type { Argv } from 'yargs';
-import { InvalidInputError, UsageError } from '../errors.js';
-import { acquireRunLocks, waitingMessage, type ReleaseRunLock } from '../farm/run-lock.js';
-import { signingKeyFromEnvironment } from '../publish/apt/index.js';
-import { withSigner } from '../publish/apt/sign.js';
+import { InvalidInputError, UsageError } from '../core/errors.js';
+import { acquireRunLocks, waitingMessage, type ReleaseRunLock } from '../pipeline/run-lock.js';
+import { signingKeyFromEnvironment } from '../index/apt/index.js';
+import { withSigner } from '../index/apt/sign.js';
 import { resolveRepo } from '../publish/github/index.js';
-import type { IndexOptions, PublishOptions } from '../publish/stage.js';
+import type { IndexOptions } from '../index/index-release.js';
+import type { PublishOptions } from '../publish/publish-release.js';
 
 export interface ReleaseArgs {
   publish: boolean;

@@ -3,10 +3,10 @@
  * packages are, the two lines a Pi needs) and the manifest (--json / --manifest): every job, every
  * release with every artifact's checksum and the inputs it was made from (provenance).
  */
-import { TOOL_VERSION } from '../farm/keys.js';
-import type { JobLog } from '../farm/jobs.js';
-import type { Context } from '../pipeline.js';
-import { manifest as releaseManifest } from '../publish/release-tree.js';
+import { TOOL_VERSION } from '../plan/keys.js';
+import type { JobLog } from '../pipeline/jobs.js';
+import type { Context } from '../pipeline/pipeline.js';
+import { manifest as releaseManifest } from '../index/release-tree.js';
 
 /** What a run leaves: a pipeline context, or just a release (the publish command). */
 export type RunOutcome = Pick<Context, 'plan' | 'packaged' | 'packagedFromCache' | 'indexed' | 'published'>;

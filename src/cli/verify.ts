@@ -5,9 +5,9 @@
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { loadSettings } from '../config.js';
-import { ExitCode, UsageError } from '../errors.js';
-import { installSignalCleanup } from '../builder/index.js';
+import { loadSettings } from '../settings/settings.js';
+import { ExitCode, UsageError } from '../core/errors.js';
+import { installSignalCleanup } from '../build/index.js';
 import type { Finding } from '../verify/checks.js';
 import { rebuildAndCompare } from '../verify/rebuild.js';
 import { verifyRelease } from '../verify/verify.js';

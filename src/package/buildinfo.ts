@@ -12,7 +12,7 @@
 import type { Arch } from '../recipe/schema.js';
 import type { BuiltComponent } from './definitions/types.js';
 import { changelogDate } from './files/docs.js';
-import type { BuildProvenance } from './provenance.js';
+import type { BuildProvenance } from '../build/provenance.js';
 
 export interface BuildinfoInput {
   /** The Debian package: its name is also the source name. */
@@ -64,7 +64,7 @@ export function renderBuildinfo(b: BuildinfoInput): string {
     multiline('Checksums-Md5', [`${d.md5} ${d.size} ${d.file}`]),
     multiline('Checksums-Sha1', [`${d.sha1} ${d.size} ${d.file}`]),
     multiline('Checksums-Sha256', [`${d.sha256} ${d.size} ${d.file}`]),
-    // The builder images are Debian bookworm roots (src/builder/base-image.ts).
+    // The builder images are Debian bookworm roots (src/hosts/images/base-image.ts).
     'Build-Origin: Debian\n',
     // Where the compiler ran: the host's arch for a cross build (amd64 building arm64).
     `Build-Architecture: ${p.builder.platform}\n`,

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
-import { CHECKSUMS_FILE } from './naming.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import { CHECKSUMS_FILE } from '../plan/naming.js';
 
 export interface ChecksumEntry {
   /** A file name in the same directory as SHA256SUMS (no directory part). */

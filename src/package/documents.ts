@@ -12,12 +12,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { TOOL_VERSION } from '../farm/keys.js';
+import { TOOL_VERSION } from '../plan/keys.js';
 import type { Arch } from '../recipe/schema.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { renderBuildinfo } from './buildinfo.js';
 import type { BuiltComponent } from './definitions/types.js';
-import { assetSafe } from './naming.js';
+import { assetSafe } from '../plan/naming.js';
 import { archiveFiles, type ArchiveFile } from './sbom/archive-files.js';
 import { buildSbom, renderSbom, type SbomSubject } from './sbom/spdx.js';
 import { validateSbom } from './sbom/validate.js';

@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { contentKey, dirDigest } from '../farm/keys.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { contentKey, dirDigest } from '../plan/keys.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { sha256File } from './checksums.js';
 import type { BuiltComponent } from './definitions/types.js';
 

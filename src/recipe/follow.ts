@@ -9,7 +9,7 @@
  */
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { SourceError } from '../errors.js';
+import { SourceError } from '../core/errors.js';
 
 /** `go 1.26.4` (or `go 1.26`) of a go.mod. */
 export function goDirective(goMod: string, where: string): string {

@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidInputError, printable, quote } from '../errors.js';
+import { InvalidInputError, printable, quote } from '../core/errors.js';
 import {
   branchRecipe,
   componentRecipe,

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { InvalidInputError, printable, quote } from '../errors.js';
+import { InvalidInputError, printable, quote } from '../core/errors.js';
 
 /** Recipes are small; anything larger is a mistake or an attack, refused before parsing. */
 export const MAX_DATA_FILE_BYTES = 256 * 1024;

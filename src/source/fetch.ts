@@ -1,10 +1,12 @@
 /**
- * Fetch stage: Plan -> every source commit and toolchain archive in the cache, verified
- * (git by commit id, archives by sha256). After it, a build needs no network.
+ * Fetch: the sources and toolchains a plan names -> every commit and archive in the cache, verified
+ * (git by commit id, archives by sha256). After it, a build needs no network. The pipeline calls it
+ * with the Plan (src/plan/planner.ts), which has this shape; the source stage does not import the
+ * plan, so the arrow points one way.
  */
-import type { Settings } from '../config.js';
-import { SourceError } from '../errors.js';
-import type { Plan } from '../farm/planner.js';
+import type { Settings } from '../settings/settings.js';
+import { SourceError } from '../core/errors.js';
+import type { LockedComponent } from './resolver.js';
 import { SourceCache } from './cache.js';
 import { fetchCommit, type FetchedCommit } from './git.js';
 import { download, type Downloaded } from './http.js';
@@ -14,13 +16,23 @@ export interface FetchEvents {
   onProgress?: (what: string, received: number, total: number | undefined) => void;
 }
 
+/** What to fetch: each component's locked source (mirrors applied) and the toolchain archive it builds with. */
+export interface FetchList {
+  branch: string;
+  components: ReadonlyArray<{
+    name: string;
+    source: Pick<LockedComponent, 'ref' | 'commit'> & { fetchUrl: string };
+    toolchain: { name: string; version: string; arch: string; url: string; fetchUrl: string; sha256: string; overridden: boolean };
+  }>;
+}
+
 export interface Fetched {
   sources: Record<string, FetchedCommit>;
   /** Keyed `${toolchain}:${arch}`. */
   toolchains: Record<string, Downloaded>;
 }
 
-export async function fetchAll(plan: Plan, settings: Settings, events: FetchEvents = {}): Promise<Fetched> {
+export async function fetchAll(plan: FetchList, settings: Settings, events: FetchEvents = {}): Promise<Fetched> {
   const cache = new SourceCache(settings.cacheDir);
   const fetched: Fetched = { sources: {}, toolchains: {} };
   for (const c of plan.components) {

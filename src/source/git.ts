@@ -6,9 +6,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { SourceError } from '../errors.js';
+import { SourceError } from '../core/errors.js';
 import { SourceCache } from './cache.js';
-import { childEnv } from '../util/child-env.js';
+import { childEnv } from '../core/child-env.js';
 
 const execFileP = promisify(execFile);
 

@@ -10,7 +10,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import fetch from 'node-fetch';
-import { SourceError } from '../errors.js';
+import { SourceError } from '../core/errors.js';
 import { SourceCache } from './cache.js';
 
 export interface DownloadOptions {

@@ -2,7 +2,7 @@
  * PREMIRRORS-style URL rewriting: the longest matching prefix wins, so a site can mirror all of
  * github.com and still point one project somewhere else. Recipes keep their production URLs.
  */
-import type { Mirror } from '../config.js';
+import type { Mirror } from '../settings/settings.js';
 
 export function applyMirrors(url: string, mirrors: readonly Mirror[]): string {
   let best: Mirror | undefined;

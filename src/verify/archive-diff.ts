@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { runChild } from '../publish/apt/child.js';
+import { runChild } from '../core/child.js';
 
 export interface Difference {
   /** The file and the members inside it: "cri-o_…_arm64.deb > data.tar.xz > ./usr/bin/crio". */

@@ -6,9 +6,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runChild } from '../publish/apt/child.js';
-import { withGpgHome } from '../publish/apt/gpg.js';
-import { InvalidInputError } from '../errors.js';
+import { runChild } from '../core/child.js';
+import { withGpgHome } from '../index/apt/gpg.js';
+import { InvalidInputError } from '../core/errors.js';
 
 export interface Keyring {
   /** A binary keyring gpgv can read. */

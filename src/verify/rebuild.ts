@@ -9,16 +9,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_GO_CACHE } from '../builder/go-cache.js';
-import type { Settings } from '../config.js';
-import { CrioBuildError, ExitCode } from '../errors.js';
-import { packagesDir } from '../package/stage.js';
-import { runPipeline, type Context, type PipelineEvents } from '../pipeline.js';
-import { recipesDigest } from '../publish/attest/invocation.js';
-import type { ProvenanceStatement } from '../publish/attest/statement.js';
-import { readRecord } from '../publish/record.js';
+import { DEFAULT_GO_CACHE } from '../build/go-cache.js';
+import type { Settings } from '../settings/settings.js';
+import { CrioBuildError, ExitCode } from '../core/errors.js';
+import { packagesDir } from '../package/package-all.js';
+import { runPipeline, type Context, type PipelineEvents } from '../pipeline/pipeline.js';
+import { recipesDigest } from '../package/invocation.js';
+import type { ProvenanceStatement } from '../index/attest/statement.js';
+import { readRecord } from '../package/record.js';
 import type { Arch } from '../recipe/schema.js';
-import { TOOL_VERSION } from '../farm/keys.js';
+import { TOOL_VERSION } from '../plan/keys.js';
 import { diffBytes, type Difference } from './archive-diff.js';
 
 export interface RebuildOptions {

@@ -12,13 +12,13 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { SourceError, UsageError, quote } from '../errors.js';
+import { SourceError, UsageError, quote } from '../core/errors.js';
 import { parseSha256Sums } from '../package/checksums.js';
-import { CHECKSUMS_FILE } from '../package/naming.js';
-import { DEFAULT_KEYRING_NAME } from '../publish/apt/index.js';
-import { parseEnvelope } from '../publish/attest/dsse.js';
-import { PROVENANCE_FILE } from '../publish/attest/statement.js';
-import { MANIFEST_FILE, NOTES_FILE } from '../publish/release-tree.js';
+import { CHECKSUMS_FILE } from '../plan/naming.js';
+import { DEFAULT_KEYRING_NAME } from '../index/apt/index.js';
+import { parseEnvelope } from '../index/attest/dsse.js';
+import { PROVENANCE_FILE } from '../index/attest/statement.js';
+import { MANIFEST_FILE, NOTES_FILE } from '../index/release-tree.js';
 
 /** Files every release has besides what SHA256SUMS and the provenance name. */
 export const INDEX_FILES = ['Packages', 'Packages.gz', 'Packages.xz', 'Release', 'InRelease', 'Release.gpg', `${DEFAULT_KEYRING_NAME}.gpg`, `${DEFAULT_KEYRING_NAME}.asc`, MANIFEST_FILE, CHECKSUMS_FILE, PROVENANCE_FILE];

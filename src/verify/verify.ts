@@ -3,11 +3,11 @@
  * (the pinned --key, or the keyring published beside the release), and runs every check.
  */
 import { join } from 'node:path';
-import { DEFAULT_KEYRING_NAME } from '../publish/apt/index.js';
+import { DEFAULT_KEYRING_NAME } from '../index/apt/index.js';
 import { artifactsOf, checkAptIndex, checkProvenance, checkSboms, checkSums, type Finding, type VerifiedProvenance } from './checks.js';
 import { loadKeyring, type Keyring } from './gpgv.js';
 import { openRelease, type LocalRelease } from './release-source.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../core/errors.js';
 
 export interface VerifyResult {
   release: LocalRelease;

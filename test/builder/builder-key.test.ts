@@ -26,11 +26,11 @@ import {
   pinDifferences,
   type BuilderImage,
   type BuilderSpec,
-} from '../../src/builder/builder-image.js';
-import { baseImageTag } from '../../src/builder/base-image.js';
-import type { DockerDriver } from '../../src/builder/docker.js';
-import { SourceError } from '../../src/errors.js';
-import { builderKey, buildKey, PENDING_KEY, type BuilderContent } from '../../src/farm/keys.js';
+} from '../../src/hosts/images/builder-image.js';
+import { baseImageTag } from '../../src/hosts/images/base-image.js';
+import type { DockerDriver } from '../../src/hosts/docker.js';
+import { SourceError } from '../../src/core/errors.js';
+import { builderKey, buildKey, PENDING_KEY, type BuilderContent } from '../../src/plan/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { testDriver, toolchain } from './fixtures.js';

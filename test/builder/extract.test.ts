@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pack as tarPack, type Header } from 'tar-stream';
-import { extractSafely, safeRelative, UnsafeArchiveError } from '../../src/builder/extract.js';
+import { extractSafely, safeRelative, UnsafeArchiveError } from '../../src/build/extract.js';
 import { tempDir } from '../helpers/tmp.js';
 
 type Entry = Partial<Header> & { name: string; body?: string };

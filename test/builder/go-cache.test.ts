@@ -1,5 +1,5 @@
 /**
- * Go's build cache kept in a volume between builds (src/builder/go-cache.ts): a build that starts
+ * Go's build cache kept in a volume between builds (src/build/go-cache.ts): a build that starts
  * warm gives the same bytes as one that starts cold, recompiles only what changed, and a corrupted
  * cache entry is removed and recompiled instead of changing the binary. A tiny Go module built in the
  * native amd64 builder (seconds per build); its own component name, so its volume is fresh and is
@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureBuilderImage, builderSpecFor, type BuilderImage } from '../../src/builder/builder-image.js';
-import { defaultRunId, labelsFor, type DockerDriver } from '../../src/builder/docker.js';
-import { removeContainer, startContainer } from '../../src/builder/containers.js';
-import { execArgv } from '../../src/builder/exec.js';
-import { GO_CACHE_DIR, goCacheMount, goCacheVolume, listGoCacheVolumes, pruneGoCacheVolumes } from '../../src/builder/go-cache.js';
-import { runBuild } from '../../src/builder/run-build.js';
-import type { BuildJob, BuildResult } from '../../src/builder/types.js';
+import { ensureBuilderImage, builderSpecFor, type BuilderImage } from '../../src/hosts/images/builder-image.js';
+import { defaultRunId, labelsFor, type DockerDriver } from '../../src/hosts/docker.js';
+import { removeContainer, startContainer } from '../../src/hosts/containers.js';
+import { execArgv } from '../../src/hosts/exec.js';
+import { GO_CACHE_DIR, goCacheMount, goCacheVolume, listGoCacheVolumes, pruneGoCacheVolumes } from '../../src/build/go-cache.js';
+import { runBuild } from '../../src/build/run-build.js';
+import type { BuildJob, BuildResult } from '../../src/plan/build-job.js';
 import type { BuildDefinition } from '../../src/recipe/schema.js';
 import { tempDir } from '../helpers/tmp.js';
 import { testDriver, toolchain } from './fixtures.js';

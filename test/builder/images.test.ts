@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HostNotReadyError, InvalidInputError, SourceError } from '../../src/errors.js';
-import { baseImageTag, ensureBaseImage } from '../../src/builder/base-image.js';
+import { HostNotReadyError, InvalidInputError, SourceError } from '../../src/core/errors.js';
+import { baseImageTag, ensureBaseImage } from '../../src/hosts/images/base-image.js';
 import {
   builderFiles,
   builderImageKey,
@@ -19,8 +19,8 @@ import {
   listBuilders,
   pruneBuilders,
   type BuilderSpec,
-} from '../../src/builder/builder-image.js';
-import { connectDocker, defaultRunId, type DockerDriver } from '../../src/builder/docker.js';
+} from '../../src/hosts/images/builder-image.js';
+import { connectDocker, defaultRunId, type DockerDriver } from '../../src/hosts/docker.js';
 import { tempDir } from '../helpers/tmp.js';
 import { testDriver, toolchain } from './fixtures.js';
 import { assertNoLeaks } from './leaks.js';

@@ -1,6 +1,6 @@
 /** What a builder test must leave behind: nothing of its run (containers, volumes, dangling images). */
 import assert from 'node:assert/strict';
-import { LABEL_MANAGED, LABEL_RUN, type DockerDriver } from '../../src/builder/docker.js';
+import { LABEL_MANAGED, LABEL_RUN, type DockerDriver } from '../../src/hosts/docker.js';
 
 export async function assertNoLeaks(driver: DockerDriver, runId: string): Promise<void> {
   const containers = await driver.client.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_RUN}=${runId}`] }) });

@@ -3,9 +3,9 @@
  * sleeps, and says STEP when the step runs. The parent then interrupts it.
  */
 import { join } from 'node:path';
-import { installSignalCleanup } from '../../src/builder/containers.js';
-import { connectDocker } from '../../src/builder/docker.js';
-import { runBuild } from '../../src/builder/run-build.js';
+import { installSignalCleanup } from '../../src/hosts/containers.js';
+import { connectDocker } from '../../src/hosts/docker.js';
+import { runBuild } from '../../src/build/run-build.js';
 import { tempDir } from '../helpers/tmp.js';
 import { toolchain } from './fixtures.js';
 import { tinyRepo } from './tiny-repo.js';

@@ -4,7 +4,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../helpers/tmp.js';
-import type { SourceInput } from '../../src/builder/types.js';
+import type { SourceInput } from '../../src/plan/build-job.js';
 
 const run = promisify(execFile);
 const env = {

@@ -4,12 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HostNotReadyError } from '../../src/errors.js';
-import { buildEnv, recordableEnvironment, sourceDir, substitute } from '../../src/builder/build-env.js';
-import { builderSpecFor } from '../../src/builder/builder-image.js';
-import { checkBinfmt } from '../../src/builder/qemu.js';
-import { checkElf, elfMachine, EM_AARCH64, EM_X86_64, VerifyError } from '../../src/builder/verify.js';
-import type { BuildJob } from '../../src/builder/types.js';
+import { HostNotReadyError } from '../../src/core/errors.js';
+import { buildEnv, recordableEnvironment, sourceDir, substitute } from '../../src/build/build-env.js';
+import { builderSpecFor } from '../../src/hosts/images/builder-image.js';
+import { checkBinfmt } from '../../src/hosts/qemu.js';
+import { checkElf, elfMachine, EM_AARCH64, EM_X86_64, VerifyError } from '../../src/build/verify-outputs.js';
+import type { BuildJob } from '../../src/plan/build-job.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function elfHeader(machine: number, cls = 2, data = 1): Buffer {
@@ -127,7 +127,7 @@ describe('binfmt check', () => {
 
 describe('Go build cache: scope and settings', () => {
   it('one volume per builder key, toolchain, arch, strategy and component; any of them changes the volume', async () => {
-    const { goCacheVolume } = await import('../../src/builder/go-cache.js');
+    const { goCacheVolume } = await import('../../src/build/go-cache.js');
     const scope = { builderKey: 'b'.repeat(64), toolchainSha256: 't'.repeat(64), arch: 'arm64', strategy: 'cross', component: 'cri-o' };
     const v = goCacheVolume(scope);
     assert.match(v.name, /^crio-build-gocache-cri-o-arm64-cross-[0-9a-f]{16}$/);
@@ -137,7 +137,7 @@ describe('Go build cache: scope and settings', () => {
   });
 
   it('settings: on with 4096 MiB by default; goBuildCache in the file; --no-build-cache turns it off; a bound under 64 MiB is refused', async () => {
-    const { loadSettings } = await import('../../src/config.js');
+    const { loadSettings } = await import('../../src/settings/settings.js');
     const dir = await tempDir('crio-build-gocache-settings-');
     const file = join(dir, 'config.yaml');
     writeFileSync(file, 'mirrors: []\n');

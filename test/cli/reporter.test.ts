@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { reporterFor, reporterMode, summaryMarkdown, summaryText } from '../../src/cli/reporter.js';
-import type { JobRecord } from '../../src/farm/jobs.js';
+import type { JobRecord } from '../../src/pipeline/jobs.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const JOBS: JobRecord[] = [

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TEST_CACHE } from '../builder/fixtures.js';
-import { acquireRunLock } from '../../src/farm/run-lock.js';
+import { acquireRunLock } from '../../src/pipeline/run-lock.js';
 import { addCommit } from '../fixtures/upstreams.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { runCli } from '../helpers/cli.js';

@@ -26,7 +26,7 @@ import { makeTestSite, type TestSite } from '../helpers/site.js';
 import { serveDirectory, type StaticServer } from '../helpers/static-server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { Container, piImage, REPO_ROOT } from '../package/helpers.js';
-import { buildFlatRepository, generateSigningKey } from '../../src/publish/apt/index.js';
+import { buildFlatRepository, generateSigningKey } from '../../src/index/apt/index.js';
 
 const TAG = 'nightly-release-1.18';
 const E2E = resolve(REPO_ROOT, 'artifacts', 'e2e');

@@ -27,7 +27,7 @@ import { hasStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { startFakeGitHub, type FakeAsset, type FakeGitHub, type FakeRelease } from '../helpers/fake-github.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
 import { tempDir } from '../helpers/tmp.js';
-import { generateSigningKey } from '../../src/publish/apt/index.js';
+import { generateSigningKey } from '../../src/index/apt/index.js';
 
 const TOKEN = 'ghp_e2eFakeToken0publishGitHub000001';
 const PASSPHRASE = 'PASS-e2e-publish-github-4471';

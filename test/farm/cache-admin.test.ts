@@ -12,8 +12,8 @@ import { lstat, mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { buildLockName, cacheTotals, listCache, pruneCache, touchUsed, DAY_MS, type CacheEntry } from '../../src/farm/cache-admin.js';
-import { acquireRunLock } from '../../src/farm/run-lock.js';
+import { buildLockName, cacheTotals, listCache, pruneCache, touchUsed, DAY_MS, type CacheEntry } from '../../src/admin/cache-admin.js';
+import { acquireRunLock } from '../../src/pipeline/run-lock.js';
 import { SourceCache } from '../../src/source/cache.js';
 import { fetchCommit } from '../../src/source/git.js';
 import { download } from '../../src/source/http.js';
@@ -94,7 +94,7 @@ async function holdLocks(cacheDir: string, names: string[]): Promise<{ child: Ch
 const CLI_HARNESS = `
   import yargs from ${JSON.stringify(import.meta.resolve('yargs'))};
   import { cacheCommand } from ${JSON.stringify(here('../../src/cli/cache.js'))};
-  import { CrioBuildError, UsageError } from ${JSON.stringify(here('../../src/errors.js'))};
+  import { CrioBuildError, UsageError } from ${JSON.stringify(here('../../src/core/errors.js'))};
   try {
     await yargs(process.argv.slice(1)).scriptName('crio-build').command(cacheCommand).strict()
       .fail((msg, err) => { if (err) throw err; throw new UsageError(msg ?? 'bad arguments', 'see \`crio-build --help\`'); })
@@ -456,7 +456,7 @@ describe('crio-build cache (CLI)', () => {
     const cacheDir = join(work, 'cache');
     await makeBuild(cacheDir, 'cri-o', 'arm64', 10);
     const code = `
-      import { acquireRunLock } from ${JSON.stringify(here('../../src/farm/run-lock.js'))};
+      import { acquireRunLock } from ${JSON.stringify(here('../../src/pipeline/run-lock.js'))};
       const release = await acquireRunLock(process.argv[1], { wait: false, command: 'crio-build release-1.18 --arch arm64' });
       console.log('HELD');
       process.stdin.setEncoding('utf8');

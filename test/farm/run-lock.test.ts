@@ -18,10 +18,10 @@ import {
   RunLockBusyError,
   runLockPaths,
   type RunLockHolder,
-} from '../../src/farm/run-lock.js';
+} from '../../src/pipeline/run-lock.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const MODULE = new URL('../../src/farm/run-lock.js', import.meta.url).href;
+const MODULE = new URL('../../src/pipeline/run-lock.js', import.meta.url).href;
 
 /**
  * A child process that takes the run lock on DIR (waiting, or not with `nowait`), prints LOCKED,

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { lowerBound, simulate, type SimHost, type SimJob } from '../../src/farm/schedule-sim.js';
+import { lowerBound, simulate, type SimHost, type SimJob } from '../../src/hosts/schedule-sim.js';
 
 const build = (id: string, seconds: number, platform: 'amd64' | 'arm64' = 'amd64', deps: string[] = []): SimJob => ({ id, seconds, platform, deps });
 const local = (id: string, seconds: number, deps: string[] = []): SimJob => ({ id, seconds, deps });

@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { connectDocker, type DockerDriver } from '../../src/builder/docker.js';
+import { connectDocker, type DockerDriver } from '../../src/hosts/docker.js';
 
 export interface SecondEngine {
   root: string;

@@ -29,7 +29,7 @@ import { changelogDate, changelogText, gzip9n, lintianOverrides } from '../../sr
 import { serviceScripts } from '../../src/package/files/maintainer-scripts.js';
 import { fixManTitle } from '../../src/package/files/manpages.js';
 import { rewriteUnitPaths, wantedBy } from '../../src/package/files/systemd.js';
-import { computeShlibsDepends, parseShlibdepsOutput, SHLIBS_CONTROL, shlibdepsCommand } from '../../src/package/shlibs.js';
+import { computeShlibsDepends, parseShlibdepsOutput, SHLIBS_CONTROL, shlibdepsCommand } from '../../src/build/shlibs.js';
 import { gunzipSync } from 'node:zlib';
 import { hostArch, mustRun, run, tempDir } from './helpers.js';
 

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { upstreamVersion } from '../../src/recipe/version.js';
 import type { Arch } from '../../src/recipe/schema.js';
-import { computeShlibsDepends, parseShlibdepsOutput, shlibdepsCommand } from '../../src/package/shlibs.js';
-import { buildDir, loadBuiltComponents, writeBuiltComponentRecord, type BuildProvenance, type BuiltComponent } from '../../src/package/stage.js';
+import { computeShlibsDepends, parseShlibdepsOutput, shlibdepsCommand } from '../../src/build/shlibs.js';
+import { buildDir, loadBuiltComponents, writeBuiltComponentRecord, type BuildProvenance, type BuiltComponent } from '../../src/package/package-all.js';
 import { CNI_PLUGINS_TAG, CONMON_TAG, createUpstreams, CRI_TOOLS_TAG, CRIO_RELEASE_BRANCH, CRIO_TAG_1_18_1, FIXTURE_TREES_DIR, git, type Upstreams, versionOf } from '../fixtures/upstreams.js';
 
 export const REPO_ROOT = resolve(FIXTURE_TREES_DIR, '..', '..', '..');
@@ -317,7 +317,7 @@ export function hostArch(): Arch {
 const IMAGE_LABEL = 'io.crio-build.package-test';
 
 /**
- * An image FROM the project's Debian base image of `arch` (src/builder/base-image.ts), reused by
+ * An image FROM the project's Debian base image of `arch` (src/hosts/images/base-image.ts), reused by
  * label while `dockerfile` is unchanged. The labels the base carries (kind=base, base=<suite-arch>)
  * are overridden so that ensureBaseImage never mistakes ours for a base image.
  */
@@ -326,8 +326,8 @@ async function ensureImage(name: string, arch: Arch, dockerfileBody: string): Pr
   const tag = `crio-build-test/${name}:${arch}-${key}`;
   const existing = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${IMAGE_LABEL}"}}`, tag]);
   if (existing.code === 0 && existing.stdout.trim() === key) return tag;
-  const { connectDocker } = await import('../../src/builder/docker.js');
-  const { ensureBaseImage } = await import('../../src/builder/base-image.js');
+  const { connectDocker } = await import('../../src/hosts/docker.js');
+  const { ensureBaseImage } = await import('../../src/hosts/images/base-image.js');
   const base = await ensureBaseImage(await connectDocker(), { arch });
   const dockerfile = `FROM ${base.id}
 LABEL io.crio-build.kind=package-test io.crio-build.base=none

@@ -18,8 +18,8 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { debVersion } from '../../src/package/naming.js';
-import { packageAll, type PackageStageResult } from '../../src/package/stage.js';
+import { debVersion } from '../../src/plan/naming.js';
+import { packageAll, type PackageStageResult } from '../../src/package/package-all.js';
 import { BRANCH, Container, fixtureBuilds, KUBERNETES, mustRun, run, targetImage, tempDir, type FixtureBuilds } from './helpers.js';
 
 const ARCH = 'arm64' as const;

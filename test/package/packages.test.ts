@@ -13,9 +13,9 @@ import { chmod, copyFile, cp, mkdir, open, readdir, readFile, readlink, rm, syml
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { parseSha256Sums, sha256File } from '../../src/package/checksums.js';
-import { debVersion } from '../../src/package/naming.js';
+import { debVersion } from '../../src/plan/naming.js';
 import { PACKAGED_KEYS_FILE } from '../../src/package/keys.js';
-import { BuildOutputsMissingError, loadBuiltComponents, packageAll, PackageError, PackageInputError, type BuiltComponent, type PackageStageResult } from '../../src/package/stage.js';
+import { BuildOutputsMissingError, loadBuiltComponents, packageAll, PackageError, PackageInputError, type BuiltComponent, type PackageStageResult } from '../../src/package/package-all.js';
 import { BRANCH, fixtureBuilds, hostArch, KUBERNETES, mustRun, run, tempDir, type FixtureBuilds } from './helpers.js';
 
 const PAUSE = 'registry.example.org/google_containers/pause:3.2';

@@ -24,8 +24,8 @@ import { changelogDate } from '../../src/package/files/docs.js';
 import { GoBuildInfoError, readGoBuildInfo } from '../../src/package/sbom/go-buildinfo.js';
 import type { SpdxDocument, SpdxPackage } from '../../src/package/sbom/spdx.js';
 import { validateSbom } from '../../src/package/sbom/validate.js';
-import { packageAll, type BuiltComponent, type PackageStageResult } from '../../src/package/stage.js';
-import { parseControl } from '../../src/publish/apt/control.js';
+import { packageAll, type BuiltComponent, type PackageStageResult } from '../../src/package/package-all.js';
+import { parseControl } from '../../src/index/apt/control.js';
 import { BRANCH, fixtureBuilds, FIXTURE_URLS, GO_BIN, hostArch, KUBERNETES, mustRun, tempDir } from './helpers.js';
 
 // ---- ELF files with Go < 1.18 build info, made here -------------------------------------------

@@ -1,11 +1,11 @@
 /**
  * Item 3 of the Packages issue: the version scheme, proved with dpkg's own comparison
  * (`dpkg --compare-versions`), from the upstream versions the resolver computes
- * (src/recipe/version.ts) to the Debian versions the package stage writes (src/package/naming.ts).
+ * (src/recipe/version.ts) to the Debian versions the package stage writes (src/plan/naming.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { debFileName, debName, debVersion } from '../../src/package/naming.js';
+import { debFileName, debName, debVersion } from '../../src/plan/naming.js';
 import { upstreamVersion } from '../../src/recipe/version.js';
 import { dpkgCompare, run } from './helpers.js';
 

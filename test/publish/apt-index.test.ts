@@ -1,5 +1,5 @@
 /**
- * The index stage (src/publish/apt) against the real tools: dpkg --compare-versions and
+ * The index stage (src/index/apt) against the real tools: dpkg --compare-versions and
  * dpkg-scanpackages for the Packages index, gpg/gpgv for the signatures, and the host's apt, in an
  * isolated root over HTTP from 127.0.0.1, for what a user's machine accepts and refuses.
  */
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { CrioBuildError, InvalidInputError } from '../../src/errors.js';
+import { CrioBuildError, InvalidInputError } from '../../src/core/errors.js';
 import {
   buildDistsRepository,
   buildFlatRepository,
@@ -22,7 +22,7 @@ import {
   type RepositoryOptions,
   type RepositoryResult,
   type SigningKey,
-} from '../../src/publish/apt/index.js';
+} from '../../src/index/apt/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { AptClient, debName, findLeak, isFile, listFiles, makeDeb, mustRun, run, secretFragments, serveDirectory, snapshot, type TestDeb } from './apt-helpers.js';
 
@@ -720,7 +720,7 @@ describe('atomic output and input errors', () => {
   test('a process that exits while the key is imported (Ctrl-C in the CLI ends in process.exit) leaves no GNUPGHOME and no gpg-agent', async () => {
     const childTmp = join(work, 'exit-tmp');
     await mkdir(childTmp, { recursive: true });
-    const signModule = new URL('../../src/publish/apt/sign.js', import.meta.url).href;
+    const signModule = new URL('../../src/index/apt/sign.js', import.meta.url).href;
     const script = `
       import { withSigner } from ${JSON.stringify(signModule)};
       import { readdirSync } from 'node:fs';

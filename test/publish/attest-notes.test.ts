@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { envelopeLine, pae, parseEnvelope } from '../../src/publish/attest/dsse.js';
-import { makeStatement } from '../../src/publish/attest/statement.js';
-import { releaseNotes, verifyCommands } from '../../src/publish/notes.js';
-import type { ReleaseRecord } from '../../src/publish/record.js';
+import { envelopeLine, pae, parseEnvelope } from '../../src/index/attest/dsse.js';
+import { makeStatement } from '../../src/index/attest/statement.js';
+import { releaseNotes, verifyCommands } from '../../src/index/notes.js';
+import type { ReleaseRecord } from '../../src/package/record.js';
 
 const record: ReleaseRecord = {
   format: 1,
@@ -66,7 +66,7 @@ describe('provenance pieces and release notes', () => {
 
 describe('the recorded run publishes no credentials', () => {
   test('userinfo is cut from URLs in arguments and settings', async () => {
-    const { withoutCredentials } = await import('../../src/publish/attest/invocation.js');
+    const { withoutCredentials } = await import('../../src/package/invocation.js');
     assert.equal(withoutCredentials('--mirror=https://github.com/=https://bot:s3cret@git.example.org/mirror/'), '--mirror=https://github.com/=https://git.example.org/mirror/');
     assert.equal(withoutCredentials('file:///srv/mirror/'), 'file:///srv/mirror/');
     assert.equal(withoutCredentials('http://user@host/x and ftp://a:b@c/'), 'http://host/x and ftp://c/');

@@ -13,8 +13,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildDistsRepository, generateSigningKey, type RepositoryOptions } from '../../src/publish/apt/index.js';
-import { STATE_FILE } from '../../src/publish/apt/retention.js';
+import { buildDistsRepository, generateSigningKey, type RepositoryOptions } from '../../src/index/apt/index.js';
+import { STATE_FILE } from '../../src/index/apt/retention.js';
 import { tempDir } from '../helpers/tmp.js';
 import { AptClient, listFiles, makeDeb } from './apt-helpers.js';
 

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ExitCode, InvalidInputError } from '../../src/errors.js';
+import { ExitCode, InvalidInputError } from '../../src/core/errors.js';
 import { GitHubPublishError, publishRelease, type PublishAction, type PublishRequest, type ReleaseAsset } from '../../src/publish/github/index.js';
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { ExitCode, InvalidInputError, UsageError } from '../../src/errors.js';
+import { ExitCode, InvalidInputError, UsageError } from '../../src/core/errors.js';
 import { redactUrl, toPublishError } from '../../src/publish/github/client.js';
 import { assetNameProblem, contentTypeFor, expandUriTemplate, parseRemoteUrl, parseRepoSlug, resolveRepo, validateAssets } from '../../src/publish/github/index.js';
 import { tempDir } from '../helpers/tmp.js';

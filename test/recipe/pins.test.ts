@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SourceError, UsageError } from '../../src/errors.js';
+import { SourceError, UsageError } from '../../src/core/errors.js';
 import { dependencyVersion, goDirective, minorOf, toolchainFor, versionConst } from '../../src/recipe/follow.js';
 import { DEFAULT_RECIPES_DIR, loadRecipes } from '../../src/recipe/loader.js';
-import { findBranch } from '../../src/recipe/resolver.js';
+import { findBranch } from '../../src/source/resolver.js';
 
 describe('the real recipes: pins', () => {
   test('every tag a branch builds is pinned to a commit; no release is trusted on first use', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { InvalidInputError } from '../../src/errors.js';
+import { InvalidInputError } from '../../src/core/errors.js';
 import { DEFAULT_RECIPES_DIR, loadRecipes } from '../../src/recipe/loader.js';
 import { tempDir } from '../helpers/tmp.js';
 

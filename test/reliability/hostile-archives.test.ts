@@ -17,12 +17,12 @@ import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { extract as tarExtract, pack as tarPack, type Header } from 'tar-stream';
-import { builderFiles } from '../../src/builder/builder-image.js';
-import { buildContext } from '../../src/builder/context.js';
-import { extractSafely, UnsafeArchiveError } from '../../src/builder/extract.js';
-import { BUILDER_UID, sourceTar } from '../../src/builder/source-tar.js';
-import { ExitCode, quote, SourceError } from '../../src/errors.js';
-import { tempNameFor } from '../../src/util/atomic.js';
+import { builderFiles } from '../../src/hosts/images/builder-image.js';
+import { buildContext } from '../../src/hosts/images/context.js';
+import { extractSafely, UnsafeArchiveError } from '../../src/build/extract.js';
+import { BUILDER_UID, sourceTar } from '../../src/build/source-tar.js';
+import { ExitCode, quote, SourceError } from '../../src/core/errors.js';
+import { tempNameFor } from '../../src/core/atomic.js';
 import { gitIn } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/tmp.js';
 

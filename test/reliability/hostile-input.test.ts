@@ -16,14 +16,14 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, loadSettings } from '../../src/config.js';
-import { InvalidInputError, printable, quote, UsageError } from '../../src/errors.js';
+import { configSchema, loadSettings } from '../../src/settings/settings.js';
+import { InvalidInputError, printable, quote, UsageError } from '../../src/core/errors.js';
 import { DEFAULT_RECIPES_DIR, loadRecipes } from '../../src/recipe/loader.js';
-import { readLock } from '../../src/recipe/lock.js';
-import { resolve as resolvePins } from '../../src/recipe/resolver.js';
+import { readLock } from '../../src/source/lock.js';
+import { resolve as resolvePins } from '../../src/source/resolver.js';
 import { branchRecipe, componentRecipe, gitCommit, refName, safeName, sha256Hex, sourceUrl, STRATEGIES, SUPPORTED_ARCHES, toolchainRecipe } from '../../src/recipe/schema.js';
 import { validateYaml } from '../../src/recipe/yaml-validate.js';
-import { assetSafe, bundleFileName, debFileName, MAX_ASSET_NAME } from '../../src/package/naming.js';
+import { assetSafe, bundleFileName, debFileName, MAX_ASSET_NAME } from '../../src/plan/naming.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -562,7 +562,7 @@ describe('hostile command lines', () => {
       });
     }
     for (const s of ARGV.filter((s) => s.value !== '')) {
-      // An empty --lock is ignored by the pipeline (src/pipeline.ts: `if (ctx.opts.lockFile)`): reported.
+      // An empty --lock is ignored by the pipeline (src/pipeline/pipeline.ts: `if (ctx.opts.lockFile)`): reported.
       test(`path: ${s.label}`, async () => {
         await refusedCli(['plan', 'release-1.18', '--arch', 'arm64', `--lock=${s.value}`], { codes: [3], names: printable(s.value, 400) });
       });

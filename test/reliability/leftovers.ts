@@ -15,12 +15,12 @@
  *                           ones too unless `runningOnly` (use it for an engine other runs share)
  *
  * The run locks (.crio-build.lock, .crio-build.lock.json) are not listed: a killed run's lock is
- * taken over by the next run once it is stale, by design (src/farm/run-lock.ts).
+ * taken over by the next run once it is stale, by design (src/pipeline/run-lock.ts).
  */
 import { existsSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { DockerDriver } from '../../src/builder/docker.js';
+import type { DockerDriver } from '../../src/hosts/docker.js';
 
 export interface LeftoverOptions {
   artifactsDir?: string;

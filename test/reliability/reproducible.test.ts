@@ -24,8 +24,8 @@ import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { BIN, type CliResult } from '../helpers/cli.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
 import { tempDir } from '../helpers/tmp.js';
-import { BUILD_ROOT, buildDate, GOPATH, TOOLCHAIN_DIR } from '../../src/builder/build-env.js';
-import { generateSigningKey } from '../../src/publish/apt/index.js';
+import { BUILD_ROOT, buildDate, GOPATH, TOOLCHAIN_DIR } from '../../src/build/build-env.js';
+import { generateSigningKey } from '../../src/index/apt/index.js';
 import { compareDirs, formatReport, goBuildId, gnuBuildId, isElf, type CompareOptions, type Difference } from './diff-report.js';
 
 const BRANCH = 'release-1.18';

@@ -12,7 +12,7 @@
  *   - the environment of the build containers: every container the run creates is inspected
  *     (from Docker's event stream) while it exists; a canary variable checks that the host's
  *     environment is not passed on wholesale (the Env is built from a fixed list in
- *     src/builder/build-env.ts buildEnv(), plus the recipe's and the toolchain's own variables).
+ *     src/build/build-env.ts buildEnv(), plus the recipe's and the toolchain's own variables).
  * The scanner is proved on planted secrets first (nested .deb/xz/tar/gzip), so a silent scanner
  * cannot pass the test.
  */
@@ -33,7 +33,7 @@ import { hasStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
 import { tempDir } from '../helpers/tmp.js';
-import { generateSigningKey } from '../../src/publish/apt/index.js';
+import { generateSigningKey } from '../../src/index/apt/index.js';
 
 const TOKEN = 'ghp_SECRETtokenKestrel7f3a9c1e55d0';
 const WRONG_TOKEN = 'ghp_WRONGtokenHeron0b8e2d4c6a71';

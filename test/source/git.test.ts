@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SourceError } from '../../src/errors.js';
+import { SourceError } from '../../src/core/errors.js';
 import { SourceCache } from '../../src/source/cache.js';
 import { fetchCommit, git, hasCommit, lsRemote } from '../../src/source/git.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { SourceError } from '../../src/errors.js';
+import { SourceError } from '../../src/core/errors.js';
 import { SourceCache } from '../../src/source/cache.js';
 import { download } from '../../src/source/http.js';
 import { startFileServer, type FileServer } from '../helpers/file-server.js';

@@ -31,10 +31,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildCli } from '../../src/cli/main.js';
-import { packagesDir } from '../../src/package/stage.js';
-import { lockPathFor } from '../../src/pipeline.js';
-import { RECORD_FORMAT } from '../../src/publish/record.js';
-import { currentReleaseTag, recordsForRelease } from '../../src/publish/release-tree.js';
+import { packagesDir } from '../../src/package/package-all.js';
+import { lockPathFor } from '../../src/pipeline/pipeline.js';
+import { RECORD_FORMAT } from '../../src/package/record.js';
+import { currentReleaseTag, recordsForRelease } from '../../src/index/release-tree.js';
 import { SUPPORTED_ARCHES } from '../../src/recipe/schema.js';
 
 type Arch = (typeof SUPPORTED_ARCHES)[number];

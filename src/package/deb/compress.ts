@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type TransformOptions, type Writable } from 'node:stream';
 import { createGzip, gzipSync, type ZlibOptions } from 'node:zlib';
-import { childEnv } from '../../util/child-env.js';
+import { childEnv } from '../../core/child-env.js';
 
 /** Bytes of tar the producer may run ahead of the compressor (memory bound). */
 const AHEAD = 4 * 1024 * 1024;

@@ -14,7 +14,7 @@
 import type { DebInput } from '../deb/index.js';
 import { CNI_PLUGIN_DIR } from '../files/cni.js';
 import type { LintianOverride, UpstreamInfo } from '../files/docs.js';
-import { debName } from '../naming.js';
+import { debName } from '../../plan/naming.js';
 import { binaryFiles, control, docFiles, mergeRelations } from './common.js';
 import { filesIn } from './inventory.js';
 import { binaryOverrides } from './lintian.js';

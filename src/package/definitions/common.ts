@@ -1,6 +1,6 @@
 // Helpers every package definition uses: control fields, documentation files, binaries.
 import type { ControlFields } from '../deb/index.js';
-import { debVersion } from '../naming.js';
+import { debVersion } from '../../plan/naming.js';
 import type { PackageFile } from '../packager.js';
 import { changelogText, copyrightFile, gzip9n, lintianOverrides, type LintianOverride, type UpstreamInfo } from '../files/docs.js';
 import type { InventoryFile } from './inventory.js';

@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { DebInput } from '../deb/index.js';
-import { debName } from '../naming.js';
+import { debName } from '../../plan/naming.js';
 import type { PackageFile } from '../packager.js';
 import { CNI_CONFIG_DIR, CNI_CONFIGS } from '../files/cni.js';
 import { CRICTL_YAML, CRICTL_YAML_PATH, crictlYamlProblem } from '../files/crictl.js';

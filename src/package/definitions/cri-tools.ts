@@ -4,7 +4,7 @@
  */
 import type { DebInput } from '../deb/index.js';
 import type { UpstreamInfo } from '../files/docs.js';
-import { debName } from '../naming.js';
+import { debName } from '../../plan/naming.js';
 import { binaryFiles, control, docFiles, mergeRelations } from './common.js';
 import { requiredFile } from './inventory.js';
 import { binaryOverrides } from './lintian.js';

@@ -2,29 +2,9 @@
 import type { Arch } from '../../recipe/schema.js';
 import type { DebInput } from '../deb/index.js';
 import type { PreparedBinary } from './elf.js';
-import type { BuildProvenance } from '../provenance.js';
+import type { BuiltComponent } from '../../build/outputs.js';
 
-/** One component as the build stage hands it over. */
-export interface BuiltComponent {
-  /** Component recipe name: 'cri-o' | 'conmon' | 'cni-plugins' | 'cri-tools'. */
-  name: string;
-  /** Upstream version: "1.18.1", or "1.18.1+git20200601120000.abcdef1" for a nightly. */
-  version: string;
-  /** Full source commit id. */
-  commit: string;
-  /** Committer time of `commit`, seconds since the epoch: the SOURCE_DATE_EPOCH of the packages. */
-  commitTime: number;
-  arch: Arch;
-  /** The build outputs, laid out as in the upstream source tree. */
-  outDir: string;
-  /** shlibs:Depends of the component's ELF binaries as dpkg-shlibdeps computed them ("" for static ones). */
-  shlibsDepends: string;
-  /**
-   * How it was built (source URL, licence, toolchain, builder, environment): what its SBOM and
-   * .buildinfo record. Absent for outputs built without provenance (then there is no .buildinfo).
-   */
-  provenance?: BuildProvenance;
-}
+export type { BuiltComponent } from '../../build/outputs.js';
 
 /** Everything a definition may look at. */
 export interface PackageContext {

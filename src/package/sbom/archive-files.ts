@@ -12,7 +12,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { childEnv } from '../../util/child-env.js';
+import { childEnv } from '../../core/child-env.js';
 import { AR_HEADER_SIZE, AR_MAGIC, nextArMember, readArMemberAt, readAt, type ArMemberHeader } from '../ar.js';
 import { elfImage } from '../definitions/elf.js';
 import { dynamicLinking, type DynamicLinking } from './elf-needed.js';

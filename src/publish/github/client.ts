@@ -5,7 +5,7 @@
  * configures them, so tests can make every wait a millisecond.
  */
 import { Octokit } from 'octokit';
-import { CrioBuildError, ExitCode } from '../../errors.js';
+import { CrioBuildError, ExitCode } from '../../core/errors.js';
 
 export const DEFAULT_API_URL = 'https://api.github.com';
 

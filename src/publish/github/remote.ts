@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../core/errors.js';
 
 export interface RepoRef {
   owner: string;

@@ -4,7 +4,7 @@
  * stale at the end. Every step is safe to interrupt; a rerun converges.
  */
 import { stat } from 'node:fs/promises';
-import { InvalidInputError, UsageError } from '../../errors.js';
+import { InvalidInputError, UsageError } from '../../core/errors.js';
 import {
   createRelease,
   deleteAsset,
