@@ -3,13 +3,13 @@
  * which may import only itself and the folders before it. Any import not allowed here fails
  * `npm run lint:imports`, which the test command runs first; an arrow against the flow fails CI.
  *
- *   core -> recipe -> settings -> source -> plan -> hosts -> build -> package -> index -> publish
+ *   core -> recipe -> settings -> source -> plan -> fetch -> hosts -> build -> package -> index -> publish
  *        -> pipeline -> verify -> admin -> cli
  *
  * hosts (Docker engines, the images on them, the pool that spreads jobs) is the machinery beside
  * the stages: it knows what a build job is (plan) and nothing of what builds do with it.
  */
-const LAYERS = ['core', 'recipe', 'settings', 'source', 'plan', 'hosts', 'build', 'package', 'index', 'publish', 'pipeline', 'verify', 'admin', 'cli'];
+const LAYERS = ['core', 'recipe', 'settings', 'source', 'plan', 'fetch', 'hosts', 'build', 'package', 'index', 'publish', 'pipeline', 'verify', 'admin', 'cli'];
 
 module.exports = {
   allowedSeverity: 'error',

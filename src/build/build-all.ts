@@ -19,7 +19,7 @@ import type { OnBuilderEvent } from '../hosts/events.js';
 import { runBuild } from './run-build.js';
 import { removeStoppedContainers } from '../hosts/containers.js';
 import type { BuildJob, BuildResult } from '../plan/build-job.js';
-import type { Fetched } from '../source/fetch.js';
+import type { Fetched } from '../fetch/fetch-all.js';
 import { tempNameFor, writeFileAtomic } from '../core/atomic.js';
 import { refreshKeys, settleKeys, type Plan, type PlannedComponent } from '../plan/planner.js';
 import { buildKey } from '../plan/keys.js';

@@ -8,9 +8,9 @@ import type { Settings } from '../settings/settings.js';
 import { plan, type Plan } from '../plan/planner.js';
 import { loadRecipes, type RecipeSet } from '../recipe/loader.js';
 import { readLock, writeLock } from '../source/lock.js';
-import { findBranch, resolve, type Resolution } from '../source/resolver.js';
+import { findBranch, resolveSources, type Resolution } from '../source/resolver.js';
 import type { Arch, Strategy } from '../recipe/schema.js';
-import { fetchAll, type Fetched } from '../source/fetch.js';
+import { fetchAll, type Fetched } from '../fetch/fetch-all.js';
 import { buildAll, type BuiltComponentOutcome } from '../build/build-all.js';
 import { packageAll, packagesDir, type PackageStageResult } from '../package/package-all.js';
 import { firstLine as firstLineOf, JobLog, ranFrom, type JobRecord } from './jobs.js';
@@ -116,7 +116,7 @@ const stages: Stage[] = [
         ctx.events.step?.('resolve', `using lock ${ctx.opts.lockFile} (resolved ${ctx.resolution.resolvedAt})`);
         return;
       }
-      ctx.resolution = await resolve(recipes, branch.name, ctx.opts.settings, { onStep: (m) => ctx.events.step?.('resolve', m) });
+      ctx.resolution = await resolveSources(recipes, branch.name, ctx.opts.settings, { onStep: (m) => ctx.events.step?.('resolve', m) });
       ctx.lockPath = lockPathFor(ctx.opts.artifactsDir, branch.name);
       await writeLock(ctx.lockPath, ctx.resolution);
     },

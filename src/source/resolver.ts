@@ -95,7 +95,7 @@ interface BranchFacts {
   toolchain: string;
 }
 
-export async function resolve(recipes: RecipeSet, branchName: string, settings: Settings, hooks: ResolveHooks = {}): Promise<Resolution> {
+export async function resolveSources(recipes: RecipeSet, branchName: string, settings: Settings, hooks: ResolveHooks = {}): Promise<Resolution> {
   const branch = findBranch(recipes, branchName);
   const cache = new SourceCache(settings.cacheDir);
   const components: Record<string, LockedComponent> = {};

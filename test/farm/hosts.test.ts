@@ -18,8 +18,8 @@ import { chooseHost, DependencyFailedError, HostLostError, HostPool, makeHost, t
 import { plan as makePlan, type Plan } from '../../src/plan/planner.js';
 import type { Arch } from '../../src/recipe/schema.js';
 import { loadRecipes } from '../../src/recipe/loader.js';
-import { findBranch, resolve } from '../../src/source/resolver.js';
-import { fetchAll, type Fetched } from '../../src/source/fetch.js';
+import { findBranch, resolveSources } from '../../src/source/resolver.js';
+import { fetchAll, type Fetched } from '../../src/fetch/fetch-all.js';
 import { TEST_CACHE } from '../builder/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { startSecondDockerd, type SecondEngine } from '../helpers/second-dockerd.js';
@@ -419,7 +419,7 @@ describe('farm hosts: two real Docker engines (release-1.18 arm64, cross)', () =
     site = await makeTestSite({ toolchainFiles: { amd64, arm64 } });
     settings = await loadSettings({ config: site.configPath, cacheDir: site.cacheDir });
     const recipes = await loadRecipes();
-    const resolution = await resolve(recipes, findBranch(recipes, 'release-1.18').name, settings);
+    const resolution = await resolveSources(recipes, findBranch(recipes, 'release-1.18').name, settings);
     plan = await makePlan(recipes, resolution, settings, { arch: 'arm64' });
     fetched = await fetchAll(plan, settings);
     engine1 = await connectDocker({ host: 'unix:///var/run/docker.sock' });

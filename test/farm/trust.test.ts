@@ -24,8 +24,8 @@ import { buildAll } from '../../src/build/build-all.js';
 import { connectHost, HostTrustError, knownHostKeys, sshFingerprint } from '../../src/hosts/host-trust.js';
 import { plan as makePlan, type Plan } from '../../src/plan/planner.js';
 import { loadRecipes } from '../../src/recipe/loader.js';
-import { findBranch, resolve } from '../../src/source/resolver.js';
-import { fetchAll, type Fetched } from '../../src/source/fetch.js';
+import { findBranch, resolveSources } from '../../src/source/resolver.js';
+import { fetchAll, type Fetched } from '../../src/fetch/fetch-all.js';
 import { TEST_CACHE } from '../builder/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
@@ -144,7 +144,7 @@ describe('host trust: a TLS engine and an ssh endpoint on 127.0.0.1 (release-1.1
     site = await makeTestSite({ toolchainFiles: { amd64, arm64 } });
     settings = await loadSettings({ config: site.configPath, cacheDir: site.cacheDir });
     const recipes = await loadRecipes();
-    const resolution = await resolve(recipes, findBranch(recipes, 'release-1.18').name, settings);
+    const resolution = await resolveSources(recipes, findBranch(recipes, 'release-1.18').name, settings);
     full = await makePlan(recipes, resolution, settings, { arch: 'arm64' });
     fetched = await fetchAll(full, settings);
     // One component is enough to show the build over ssh.

@@ -20,7 +20,7 @@ import { configSchema, loadSettings } from '../../src/settings/settings.js';
 import { InvalidInputError, printable, quote, UsageError } from '../../src/core/errors.js';
 import { DEFAULT_RECIPES_DIR, loadRecipes } from '../../src/recipe/loader.js';
 import { readLock } from '../../src/source/lock.js';
-import { resolve as resolvePins } from '../../src/source/resolver.js';
+import { resolveSources as resolvePins } from '../../src/source/resolver.js';
 import { branchRecipe, componentRecipe, gitCommit, refName, safeName, sha256Hex, sourceUrl, STRATEGIES, SUPPORTED_ARCHES, toolchainRecipe } from '../../src/recipe/schema.js';
 import { validateYaml } from '../../src/recipe/yaml-validate.js';
 import { assetSafe, bundleFileName, debFileName, MAX_ASSET_NAME } from '../../src/plan/naming.js';

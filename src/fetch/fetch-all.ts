@@ -1,29 +1,18 @@
 /**
- * Fetch: the sources and toolchains a plan names -> every commit and archive in the cache, verified
- * (git by commit id, archives by sha256). After it, a build needs no network. The pipeline calls it
- * with the Plan (src/plan/planner.ts), which has this shape; the source stage does not import the
- * plan, so the arrow points one way.
+ * Fetch stage: Plan -> every source commit and toolchain archive in the cache, verified (git by
+ * commit id, archives by sha256). After it, a build needs no network. It comes after the plan
+ * because which toolchain archive a build needs depends on the plan's arch and strategy.
  */
 import type { Settings } from '../settings/settings.js';
 import { SourceError } from '../core/errors.js';
-import type { LockedComponent } from './resolver.js';
-import { SourceCache } from './cache.js';
-import { fetchCommit, type FetchedCommit } from './git.js';
-import { download, type Downloaded } from './http.js';
+import type { Plan } from '../plan/planner.js';
+import { SourceCache } from '../source/cache.js';
+import { fetchCommit, type FetchedCommit } from '../source/git.js';
+import { download, type Downloaded } from '../source/http.js';
 
 export interface FetchEvents {
   onStep?: (message: string) => void;
   onProgress?: (what: string, received: number, total: number | undefined) => void;
-}
-
-/** What to fetch: each component's locked source (mirrors applied) and the toolchain archive it builds with. */
-export interface FetchList {
-  branch: string;
-  components: ReadonlyArray<{
-    name: string;
-    source: Pick<LockedComponent, 'ref' | 'commit'> & { fetchUrl: string };
-    toolchain: { name: string; version: string; arch: string; url: string; fetchUrl: string; sha256: string; overridden: boolean };
-  }>;
 }
 
 export interface Fetched {
@@ -32,7 +21,7 @@ export interface Fetched {
   toolchains: Record<string, Downloaded>;
 }
 
-export async function fetchAll(plan: FetchList, settings: Settings, events: FetchEvents = {}): Promise<Fetched> {
+export async function fetchAll(plan: Plan, settings: Settings, events: FetchEvents = {}): Promise<Fetched> {
   const cache = new SourceCache(settings.cacheDir);
   const fetched: Fetched = { sources: {}, toolchains: {} };
   for (const c of plan.components) {
