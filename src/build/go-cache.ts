@@ -26,8 +26,8 @@
  * The volumes are not labelled io.crio-build.managed (that label marks what a run must leave
  * behind, see cleanupContainers): they carry LABEL_GO_CACHE instead.
  */
-import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
+import { sha256Hex } from '../core/hash.js';
 import type { DockerDriver } from '../hosts/docker.js';
 
 /** Where the build's GOCACHE is (build-env.ts); the builder image warms the standard library there. */
@@ -56,9 +56,7 @@ export interface GoCacheVolume {
 }
 
 export function goCacheVolume(scope: GoCacheScope): GoCacheVolume {
-  const id = createHash('sha256')
-    .update(JSON.stringify([scope.builderKey, scope.toolchainSha256, scope.arch, scope.strategy, scope.component]))
-    .digest('hex');
+  const id = sha256Hex(JSON.stringify([scope.builderKey, scope.toolchainSha256, scope.arch, scope.strategy, scope.component]));
   const readable = `${scope.component}-${scope.arch}-${scope.strategy}`.replace(/[^A-Za-z0-9_.-]/g, '_');
   return {
     name: `${VOLUME_PREFIX}${readable}-${id.slice(0, 16)}`,

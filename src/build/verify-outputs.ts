@@ -7,13 +7,13 @@
  *    shared libraries (the target userland for emulate; Debian multiarch :<arch> libraries and
  *    loader for cross), with networking off. binfmt_misc (F flag) hands them to qemu there.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import type { Readable } from 'node:stream';
 import { CrioBuildError, ExitCode } from '../core/errors.js';
+import { sha256File } from '../core/hash.js';
 import type { Arch, OutputSpec } from '../recipe/schema.js';
 import { removeContainer, startContainer } from '../hosts/containers.js';
 import { defaultRunId, labelsFor, type DockerDriver } from '../hosts/docker.js';
@@ -53,12 +53,6 @@ export async function checkElf(file: string, arch: Arch): Promise<void> {
     const name = m === EM_X86_64 ? 'x86-64' : m === EM_AARCH64 ? 'aarch64' : `machine ${m}`;
     throw new VerifyError(`${file} is built for ${name}, expected ${arch} (e_machine ${ELF_MACHINE[arch]})`);
   }
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** Regular files of an output (the file itself, or every regular file under a directory). */

@@ -8,7 +8,7 @@ import { loadSettings, type Settings } from '../settings/settings.js';
 import { runDoctor } from '../admin/doctor.js';
 import { CrioBuildError, ExitCode, printable, quote, UsageError } from '../core/errors.js';
 import { checkArch } from '../plan/planner.js';
-import { TOOL_VERSION } from '../plan/keys.js';
+import { TOOL_VERSION } from '../core/keys.js';
 import { lockPathFor, runPipeline, type Context, type StageName } from '../pipeline/pipeline.js';
 import { JobLog } from '../pipeline/jobs.js';
 import { runMatrix } from '../pipeline/nightly.js';

@@ -3,7 +3,7 @@
  * packages are, the two lines a Pi needs) and the manifest (--json / --manifest): every job, every
  * release with every artifact's checksum and the inputs it was made from (provenance).
  */
-import { TOOL_VERSION } from '../plan/keys.js';
+import { TOOL_VERSION } from '../core/keys.js';
 import type { JobLog } from '../pipeline/jobs.js';
 import type { Context } from '../pipeline/pipeline.js';
 import { manifest as releaseManifest } from '../index/release-tree.js';

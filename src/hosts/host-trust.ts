@@ -11,13 +11,14 @@
  *             known_hosts (the settings' `ssh: { knownHosts: FILE }`, else ~/.ssh/known_hosts). An
  *             unknown key or a changed one is refused, naming the fingerprint the host offered.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import type { HostConfig } from '../settings/settings.js';
 import { CrioBuildError, ExitCode, InvalidInputError } from '../core/errors.js';
+import { sha256Bytes } from '../core/hash.js';
 import { connectDocker, type DockerDriver } from './docker.js';
 import { SshTunnel } from './ssh-tunnel.js';
 
@@ -33,7 +34,7 @@ export type HostDriver = DockerDriver & { close?: () => Promise<void> };
 
 /** OpenSSH's fingerprint of a host key blob: "SHA256:" and unpadded base64 of its sha256. */
 export function sshFingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${sha256Bytes(key).toString('base64').replace(/=+$/, '')}`;
 }
 
 /** The key type named inside an ssh key blob ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"). */

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../core/errors.js';
-import { sha256File } from '../package/checksums.js';
+import { sha256File } from '../core/hash.js';
 import { buildDistsRepository, buildFlatRepository, DEFAULT_KEYRING_NAME, generateSigningKey, type SigningKey } from './apt/index.js';
 import { aptSetupLines, releaseNotes, releaseTitle } from './notes.js';
 import type { ReleaseRecord } from '../package/record.js';

@@ -12,7 +12,8 @@
 import { link, copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { renderSha256Sums, sha256File } from '../package/checksums.js';
+import { sha256File } from '../core/hash.js';
+import { renderSha256Sums } from '../package/checksums.js';
 import { CHECKSUMS_FILE } from '../plan/naming.js';
 import { BuildOutputsMissingError, packagesDir } from '../package/package-all.js';
 import { CrioBuildError, ExitCode } from '../core/errors.js';

@@ -18,7 +18,7 @@ import { compressStream } from './deb/compress.js';
 import { gzipMembers } from './gzip-members.js';
 import { addEntry, addStreamEntry, createPack, packOutput, type Pack } from './deb/tar.js';
 import { planTree, type TreeEntry } from './deb/tree.js';
-import { sha256File } from './checksums.js';
+import { sha256File } from '../core/hash.js';
 import { bundleFileName } from '../plan/naming.js';
 import type { PackageFile, PackageInfo, PackageResult, Packager } from './packager.js';
 import { crictlYaml, crioBinaries, crioUnits, CRIO_UPSTREAM } from './definitions/cri-o.js';

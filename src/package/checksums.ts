@@ -3,8 +3,6 @@
  * "<64 hex digits><two spaces><file name>", sorted by file name (bytewise), so the same artifacts
  * always give the same file.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { CHECKSUMS_FILE } from '../plan/naming.js';
@@ -46,17 +44,6 @@ export function parseSha256Sums(text: string): ChecksumEntry[] {
     out.push({ sha256: m[1] as string, file: m[2] as string });
   }
   return out;
-}
-
-/** SHA-256 of a file, streamed. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on('data', (c) => hash.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
 
 /** Writes `dir`/SHA256SUMS atomically and returns its path. */

@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { TOOL_VERSION } from '../plan/keys.js';
+import { TOOL_VERSION } from '../core/keys.js';
+import { sha256Hex } from '../core/hash.js';
 import type { Arch } from '../recipe/schema.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { renderBuildinfo } from './buildinfo.js';
@@ -77,7 +78,7 @@ async function writeDocument(outDir: string, kind: DocumentKind, of: string, fil
   const path = join(outDir, file);
   const bytes = Buffer.from(text, 'utf8');
   await writeFileAtomic(path, bytes);
-  return { kind, of, file, path, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  return { kind, of, file, path, sha256: sha256Hex(bytes), size: bytes.length };
 }
 
 /** Writes the SBOMs and .buildinfo files of one package stage run; returns them in artifact order. */

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Settings } from '../settings/settings.js';
-import { dirDigest, TOOL_VERSION } from '../plan/keys.js';
+import { TOOL_VERSION } from '../core/keys.js';
+import { dirDigest } from '../core/hash.js';
 import { DEFAULT_RECIPES_DIR } from '../recipe/loader.js';
 import type { Resolution } from '../source/resolver.js';
 import type { Strategy } from '../recipe/schema.js';
@@ -73,5 +74,5 @@ export async function recordedBuild(o: {
 }
 
 export function recipesDigest(dir: string = DEFAULT_RECIPES_DIR): Promise<string> {
-  return dirDigest(dir);
+  return dirDigest(dir, { layout: 'content', unreadableAsEmpty: true });
 }

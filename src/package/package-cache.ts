@@ -6,9 +6,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { contentKey } from '../plan/keys.js';
+import { contentKey } from '../core/keys.js';
+import { sha256File } from '../core/hash.js';
 import type { Plan } from '../plan/planner.js';
-import { sha256File } from './checksums.js';
 import { packagingCodeDigest } from './keys.js';
 import { CHECKSUMS_FILE, debName } from '../plan/naming.js';
 import type { PackageStageResult } from './package-all.js';

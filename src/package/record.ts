@@ -50,7 +50,7 @@ export interface RecordedBuild {
   /** The machine the run was on (os.hostname()). */
   host: string;
   toolVersion: string;
-  /** dirDigest of the recipes directory the run read. */
+  /** The recipes directory the run read: dirDigest (src/core/hash.ts), `content` layout. */
   recipesDigest: string;
   /** The resolution the run built from (the lock record, as saved). */
   lock: Resolution;

@@ -2,7 +2,7 @@
  * Names and versions of what the package stage produces, known before anything is built so the
  * plan can list every artifact. Upstream components map to Debian package names here.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash.js';
 import type { Arch } from '../recipe/schema.js';
 
 /** Debian package name per component recipe. */
@@ -45,7 +45,7 @@ export function assetSafe(name: string): string {
   if (safe.length <= MAX_ASSET_NAME) return safe;
   // Too long for a file or asset name: keep the start and the end (arch and extension), with a
   // hash of the whole name between them so two long names stay different.
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  const hash = sha256Hex(name).slice(0, 16);
   const tail = 40;
   return `${safe.slice(0, MAX_ASSET_NAME - tail - hash.length - 2)}-${hash}-${safe.slice(-tail)}`;
 }

@@ -10,7 +10,8 @@ import { findBranch, type LockedArchive, type LockedComponent, type Resolution }
 import { SUPPORTED_ARCHES, type Arch, type BranchRecipe, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
 import { applyMirrors } from '../source/mirror.js';
 import { bundleFileName, CHECKSUMS_FILE, debFileName, debName, debVersion } from './naming.js';
-import { buildKey, contentKey, PENDING_KEY, type BuildInputs } from './keys.js';
+import { contentKey } from '../core/keys.js';
+import { buildKey, PENDING_KEY, type BuildInputs } from './keys.js';
 
 export type JobKind = 'toolchain' | 'source' | 'base-image' | 'builder' | 'build' | 'package' | 'bundle' | 'checksums' | 'index';
 

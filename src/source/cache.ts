@@ -6,10 +6,10 @@
  * Entries appear only by rename after verification, so a reader never sees a half-written one;
  * writers of the same entry serialise on a lock so two processes can share the cache.
  */
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { sha256Hex } from '../core/hash.js';
 
 export class SourceCache {
   constructor(readonly root: string) {}
@@ -25,7 +25,7 @@ export class SourceCache {
   gitRepoPath(url: string): string {
     // Keyed by the URL actually fetched (after mirroring); the name keeps a readable hint.
     const hint = url.replace(/^[a-z]+:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60);
-    const key = createHash('sha256').update(url).digest('hex').slice(0, 16);
+    const key = sha256Hex(url).slice(0, 16);
     return join(this.root, 'git', `${hint}-${key}.git`);
   }
 

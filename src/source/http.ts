@@ -3,7 +3,6 @@
  * file while being hashed; it enters the cache only if its sha256 is the expected one. Transient
  * failures are retried, resuming with Range where the server allows it.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import fetch from 'node-fetch';
 import { SourceError } from '../core/errors.js';
+import { sha256File } from '../core/hash.js';
 import { SourceCache } from './cache.js';
 
 export interface DownloadOptions {
@@ -56,7 +56,7 @@ export async function download(cache: SourceCache, url: string, sha256: string, 
         await sleep((opts.retryDelayMs ?? 500) * 2 ** (attempt - 1));
       }
     }
-    const actual = await hashFile(partial);
+    const actual = await sha256File(partial);
     if (actual !== sha256) {
       await rm(partial, { force: true });
       throw new SourceError(`checksum mismatch for ${url}: expected sha256 ${sha256}, got ${actual}`, 'nothing was cached; if the upstream file legitimately changed, update the pin in the recipe or your toolchain override');
@@ -138,12 +138,6 @@ async function copyLocal(path: string, partial: string, opts: DownloadOptions): 
     },
   });
   await pipeline(createReadStream(path), progress, createWriteStream(partial));
-}
-
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -4,10 +4,10 @@
  * sha256; compressed members are decompressed first (gzip here, xz with `xz -d`), so a difference
  * in compression alone is told apart from one in content.
  */
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { runChild } from '../core/child.js';
+import { sha256Hex } from '../core/hash.js';
 
 export interface Difference {
   /** The file and the members inside it: "cri-o_…_arm64.deb > data.tar.xz > ./usr/bin/crio". */
@@ -15,7 +15,6 @@ export interface Difference {
   what: string;
 }
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const isAr = (b: Buffer) => b.subarray(0, 8).toString('latin1') === '!<arch>\n';
 const isGzip = (b: Buffer) => b[0] === 0x1f && b[1] === 0x8b;
 const isXz = (b: Buffer) => b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
@@ -43,7 +42,7 @@ function firstDifference(a: Buffer, b: Buffer): string {
     const lb = b.toString('utf8').split('\n')[line - 1] ?? '';
     return `line ${line} differs: ${JSON.stringify(la.slice(0, 200))} vs ${JSON.stringify(lb.slice(0, 200))}`;
   }
-  return `content differs from byte ${i} (sizes ${a.length} vs ${b.length}, sha256 ${sha(a).slice(0, 16)}… vs ${sha(b).slice(0, 16)}…)`;
+  return `content differs from byte ${i} (sizes ${a.length} vs ${b.length}, sha256 ${sha256Hex(a).slice(0, 16)}… vs ${sha256Hex(b).slice(0, 16)}…)`;
 }
 
 async function unxz(b: Buffer): Promise<Buffer> {
@@ -103,7 +102,7 @@ async function readTar(buf: Buffer): Promise<Map<string, TarEntry>> {
       stream.on('end', () => {
         const data = Buffer.concat(chunks);
         const attrs = `type ${h.type} mode ${(h.mode ?? 0).toString(8)} owner ${h.uid}:${h.gid} (${h.uname ?? ''}:${h.gname ?? ''}) mtime ${h.mtime?.getTime?.() ?? 0}${h.linkname ? ` link ${h.linkname}` : ''}`;
-        out.set(h.name, { attrs, size: data.length, sha256: sha(data), data });
+        out.set(h.name, { attrs, size: data.length, sha256: sha256Hex(data), data });
         next();
       });
     });

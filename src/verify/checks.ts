@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../package/checksums.js';
+import { sha256File } from '../core/hash.js';
 import { parseSha256Sums } from '../package/checksums.js';
 import { CHECKSUMS_FILE } from '../plan/naming.js';
 import { IN_TOTO_PAYLOAD_TYPE, pae, parseEnvelope } from '../index/attest/dsse.js';

@@ -18,7 +18,7 @@ import { recipesDigest } from '../package/invocation.js';
 import type { ProvenanceStatement } from '../index/attest/statement.js';
 import { readRecord } from '../package/record.js';
 import type { Arch } from '../recipe/schema.js';
-import { TOOL_VERSION } from '../plan/keys.js';
+import { TOOL_VERSION } from '../core/keys.js';
 import { diffBytes, type Difference } from './archive-diff.js';
 
 export interface RebuildOptions {

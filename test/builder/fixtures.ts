@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { loadRecipes } from '../../src/recipe/loader.js';
 import type { Arch, BuildDefinition, Strategy } from '../../src/recipe/schema.js';
 import { connectDocker, type DockerDriver } from '../../src/hosts/docker.js';
-import { sha256File } from '../../src/build/verify-outputs.js';
+import { sha256File } from '../../src/core/hash.js';
 import type { BuildJob, ToolchainInput } from '../../src/plan/build-job.js';
 import { createUpstreams, type Upstreams } from '../fixtures/upstreams.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';

@@ -18,7 +18,7 @@ import { pae } from '../../src/index/attest/dsse.js';
 import type { ProvenanceStatement } from '../../src/index/attest/statement.js';
 import { DEFAULT_MAINTAINER, loadBuiltComponents, packagesDir } from '../../src/package/package-all.js';
 import { writeArtifactDocuments } from '../../src/package/documents.js';
-import { sha256File } from '../../src/package/checksums.js';
+import { sha256File } from '../../src/core/hash.js';
 import { makeFixtureRelease, type FixtureRelease } from '../helpers/fixture-release.js';
 import { runCli, hasStackTrace, type CliResult } from '../helpers/cli.js';
 import { serveDirectory, type StaticServer } from '../helpers/static-server.js';

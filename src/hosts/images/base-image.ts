@@ -5,11 +5,11 @@
  * with `docker build --platform`, which records the right Architecture (`docker import` records the
  * engine's arch, so it is not used). The image carries its content key as a label and is reused.
  */
-import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostNotReadyError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
 import type { Arch } from '../../recipe/schema.js';
 import { buildContext } from './context.js';
 import { LABEL_KEY, LABEL_KIND, labelsFor, defaultRunId, type DockerDriver } from '../docker.js';
@@ -59,7 +59,7 @@ export interface BaseImage {
 export function baseDigestOf(info: { RootFS?: { Layers?: string[] } }): string {
   const layers = info.RootFS?.Layers ?? [];
   if (layers.length === 0) throw new Error('the base image lists no layers');
-  return `sha256:${createHash('sha256').update(layers.join('\n')).digest('hex')}`;
+  return `sha256:${sha256Hex(layers.join('\n'))}`;
 }
 
 export function baseImageTag(arch: Arch): string {
@@ -67,13 +67,13 @@ export function baseImageTag(arch: Arch): string {
 }
 
 /**
- * What decides a base image: how it is made and from which suite for which arch. The mirror is where
- * the packages come from, not what they are, so it stays out ('default' for every mirror).
+ * The base image's key (its LABEL_KEY): how it is made and from which suite for which arch. The
+ * mirror is where the packages come from, not what they are, so it stays out ('default' for every
+ * mirror). Not a contentKey: it leaves crio-build's version out (RECIPE_VERSION decides when a new
+ * version remakes the bases), so a new release of the tool does not debootstrap again.
  */
-function contentKey(arch: Arch, how: 'pull' | 'debootstrap'): string {
-  return createHash('sha256')
-    .update(JSON.stringify({ v: RECIPE_VERSION, suite: BASE_SUITE, arch, how, variant: 'minbase', mirror: 'default' }))
-    .digest('hex');
+function baseImageKey(arch: Arch, how: 'pull' | 'debootstrap'): string {
+  return sha256Hex(JSON.stringify({ v: RECIPE_VERSION, suite: BASE_SUITE, arch, how, variant: 'minbase', mirror: 'default' }));
 }
 
 /** The base image for `arch`, made if no image with a base label for that arch exists. */
@@ -90,7 +90,7 @@ export async function ensureBaseImage(driver: DockerDriver, opts: BaseImageOptio
     if (!img || labels[LABEL_KIND] !== 'base' || labels[LABEL_BASE] !== `${BASE_SUITE}-${opts.arch}` || img.Architecture !== opts.arch) return undefined;
     // Made the way this version makes them (pulled or debootstrapped): a RECIPE_VERSION bump remakes it.
     const key = labels[LABEL_KEY];
-    if (key !== contentKey(opts.arch, 'debootstrap') && key !== contentKey(opts.arch, 'pull')) return undefined;
+    if (key !== baseImageKey(opts.arch, 'debootstrap') && key !== baseImageKey(opts.arch, 'pull')) return undefined;
     say('reuse', `base image ${tag} present (${img.Id.slice(7, 19)})`);
     return { tag, id: img.Id, digest: baseDigestOf(img), arch: opts.arch, key, source: 'cache', seconds: (Date.now() - started) / 1000 };
   };
@@ -120,7 +120,7 @@ async function fromRegistry(driver: DockerDriver, opts: BaseImageOptions, tag: s
   const platform = `linux/${opts.arch}`;
   opts.onEvent?.({ scope: 'base', phase: 'pull', message: `pulling debian:${BASE_SUITE} for ${platform}` });
   await driver.pull(`debian:${BASE_SUITE}`, platform, 20_000, (l) => opts.onEvent?.({ scope: 'base', phase: 'pull', message: l }));
-  const key = contentKey(opts.arch, 'pull');
+  const key = baseImageKey(opts.arch, 'pull');
   return labelAndVerify(driver, opts, tag, key, `FROM debian:${BASE_SUITE}\n`, [], 'pull', started);
 }
 
@@ -170,7 +170,7 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
     if (tar.code !== 0) throw new Error(`tar of the ${opts.arch} root failed:\n${tar.tail.join('\n')}`);
     say('tar', `root is ${((await stat(rootfs)).size / 1e6).toFixed(0)} MB`);
 
-    const key = contentKey(opts.arch, 'debootstrap');
+    const key = baseImageKey(opts.arch, 'debootstrap');
     const dockerfile = 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/bash"]\n';
     return await labelAndVerify(driver, opts, tag, key, dockerfile, [{ name: 'rootfs.tar', file: rootfs }], 'debootstrap', started);
   } finally {

@@ -11,12 +11,12 @@
  * the image as labels (with the package list), so a reuse only inspects. Old images go with
  * `builders prune`.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CrioBuildError, ExitCode, InvalidInputError, SourceError } from '../../core/errors.js';
+import { entriesDigest, sha256File, walkTree } from '../../core/hash.js';
 import type { Arch } from '../../recipe/schema.js';
 import { builderKey, definitionDigest } from '../../plan/keys.js';
 import { ensureBaseImage, type BaseImageOptions } from './base-image.js';
@@ -156,23 +156,9 @@ export function renderPins(p: Pick<BuilderProvenance, 'name' | 'platform' | 'cro
   );
 }
 
+/** The regular files of a builder folder (what its build context carries), in walkTree's order; symlinks and special files are left out. */
 export async function builderFiles(dir: string): Promise<{ rel: string; file: string; mode: number }[]> {
-  const out: { rel: string; file: string; mode: number }[] = [];
-  const walk = async (d: string) => {
-    for (const ent of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) await walk(p);
-      else if (ent.isFile()) out.push({ rel: relative(dir, p), file: p, mode: (await stat(p)).mode & 0o777 });
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
+  return (await walkTree(dir)).flatMap((e) => (e.type === 'file' ? [{ rel: e.rel, file: e.file, mode: e.mode & 0o777 }] : []));
 }
 
 /**
@@ -180,12 +166,11 @@ async function sha256File(file: string): Promise<string> {
  * toolchain by its sha256, checked before it is sent; the base by its image id; the pins). Equal
  * recipe keys on one engine mean the same image; what is in it decides the builder's key.
  */
-export async function builderImageKey(spec: BuilderSpec, baseId: string, files: { rel: string; file: string; mode: number }[]): Promise<string> {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ v: 2, name: spec.name, platform: spec.platform, cross: spec.crossTarget ?? null, base: baseId }));
-  h.update(JSON.stringify({ toolchain: spec.toolchain.sha256, root: spec.toolchain.root }));
-  for (const f of files) h.update(`\0${f.rel}\0${f.mode}\0`).update(await readFile(f.file));
-  return h.digest('hex');
+export function builderImageKey(spec: BuilderSpec, baseId: string, files: { rel: string; file: string; mode: number }[]): Promise<string> {
+  const prefix =
+    JSON.stringify({ v: 2, name: spec.name, platform: spec.platform, cross: spec.crossTarget ?? null, base: baseId }) +
+    JSON.stringify({ toolchain: spec.toolchain.sha256, root: spec.toolchain.root });
+  return entriesDigest(files.map((f) => ({ ...f, type: 'file' as const })), { layout: 'content+mode', prefix });
 }
 
 /**

@@ -2,9 +2,9 @@
 // repository consistent: read and check every .deb, render the indexes and the Release, sign it
 // (a bad key or passphrase fails here, before anything is written), then stage all files under
 // temporary names and rename them into place, Release files last.
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { InvalidInputError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
 import { StanzaCache, type ReadStats } from './cache.js';
 import { planLayout, type LayoutKind } from './layout.js';
 import { checkUnique, describeDeb, packagesFiles, renderPackages, type IndexedDeb } from './packages.js';
@@ -97,7 +97,6 @@ async function readAll(paths: readonly string[], cache: StanzaCache): Promise<In
   return out;
 }
 
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<RepositoryResult> {
   checkReleaseInfo(opts.release);
@@ -122,7 +121,7 @@ async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<Reposit
   // dists: each index also under its content hash, so a client holding the previous Release still
   // finds the indexes that one names while this one is swapped in (retention.ts keeps them).
   const byHash = kind === 'dists';
-  const hashed = byHash ? indexFiles.map((f) => ({ rel: `${f.rel.slice(0, f.rel.lastIndexOf('/'))}/by-hash/SHA256/${sha256(f.data)}`, data: f.data, packages: f.rel.endsWith('/Packages') })) : [];
+  const hashed = byHash ? indexFiles.map((f) => ({ rel: `${f.rel.slice(0, f.rel.lastIndexOf('/'))}/by-hash/SHA256/${sha256Hex(f.data)}`, data: f.data, packages: f.rel.endsWith('/Packages') })) : [];
   const now = (opts.now ?? (() => new Date()))();
   const release = Buffer.from(
     renderRelease(opts.release, {
@@ -164,7 +163,7 @@ async function build(kind: LayoutKind, opts: RepositoryOptions): Promise<Reposit
 
   const files: RepositoryFile[] = [
     ...plan.placements.map((p) => ({ name: p.rel, sha256: p.deb.sha256, size: p.deb.size })),
-    ...written.map((w) => ({ name: w.rel, sha256: sha256(w.data), size: w.data.length })),
+    ...written.map((w) => ({ name: w.rel, sha256: sha256Hex(w.data), size: w.data.length })),
   ]
     .map((f) => ({ ...f, path: resolve(dir, ...f.name.split('/')) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../../package/checksums.js';
+import { sha256File } from '../../core/hash.js';
 import { withSigner, type SigningKey } from '../apt/sign.js';
 import type { ReleaseRecord } from '../../package/record.js';
 import { envelopeLine, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, signEnvelope } from './dsse.js';

@@ -14,7 +14,7 @@
  *
  * Nothing here is secret: records carry no keys, tokens or passphrases.
  */
-import { canonicalJson } from '../../plan/keys.js';
+import { canonicalJson } from '../../core/keys.js';
 import type { ReleaseRecord, RecordedArtifact, RecordedBuild } from '../../package/record.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';

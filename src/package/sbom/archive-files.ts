@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { childEnv } from '../../core/child-env.js';
+import { sha256Hex } from '../../core/hash.js';
 import { AR_HEADER_SIZE, AR_MAGIC, nextArMember, readArMemberAt, readAt, type ArMemberHeader } from '../ar.js';
 import { elfImage } from '../definitions/elf.js';
 import { dynamicLinking, type DynamicLinking } from './elf-needed.js';
@@ -112,7 +113,7 @@ function describe(path: string, data: Buffer, where: string): ArchiveFile {
     path,
     size: data.length,
     sha1: createHash('sha1').update(data).digest('hex'),
-    sha256: createHash('sha256').update(data).digest('hex'),
+    sha256: sha256Hex(data),
   };
   const img = elfImage(data, where);
   if (img) {

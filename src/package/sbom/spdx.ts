@@ -15,6 +15,7 @@
  * from the document's own content, every list is in a fixed order.
  */
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/hash.js';
 import type { Arch } from '../../recipe/schema.js';
 import type { BuiltComponent } from '../definitions/types.js';
 import type { ArchiveFile } from './archive-files.js';
@@ -427,7 +428,7 @@ export function buildSbom(input: SbomInput): SpdxDocument {
 
 /** A namespace unique to this content: the artifact's name and a UUID-shaped digest of the document. */
 export function namespaceFor(file: string, body: Omit<SpdxDocument, 'documentNamespace'>): string {
-  const h = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  const h = sha256Hex(JSON.stringify(body));
   const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
   return `${SPDX_NAMESPACE_BASE}/${encodeURIComponent(file)}-${uuid}`;
 }
