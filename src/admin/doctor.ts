@@ -6,18 +6,15 @@
  * and root (to make the base images), git, tar, gpg, xz, the binutils that strip the other arch's
  * binaries, dpkg-deb, and free disk for the cache, the artifacts and the engine's images.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { run } from '../core/run.js';
 import type { HostConfig } from '../settings/settings.js';
 import { baseImageTag } from '../hosts/images/base-image.js';
 import { connectDocker, type DockerDriver } from '../hosts/docker.js';
 import { BINFMT_FIX, checkBinfmt as binfmtReady, nodeHostArch } from '../hosts/qemu.js';
 import { connectHost, insecureWarning, type HostDriver } from '../hosts/host-trust.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
-
-const execFileP = promisify(execFile);
 
 export interface Finding {
   check: string;
@@ -163,8 +160,8 @@ async function checkBaseImageTools(driver: DockerDriver | undefined): Promise<Fi
 
 async function version(cmd: string, args: string[]): Promise<string | undefined> {
   try {
-    const { stdout, stderr } = await execFileP(cmd, args, { timeout: 10_000 });
-    return (stdout || stderr).trim().split('\n')[0];
+    const { stdout, stderr } = await run(cmd, args, { timeoutMs: 10_000 });
+    return (stdout.toString('utf8') || stderr).trim().split('\n')[0];
   } catch {
     return undefined;
   }

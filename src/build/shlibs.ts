@@ -12,11 +12,10 @@
  * becomes DEB_HOST_ARCH, so dpkg-shlibdeps searches /usr/lib/<triplet> and uses <triplet>-objdump
  * (Dpkg::Arch::get_host_arch reads DEB_HOST_ARCH; Dpkg::Shlibs::Objdump picks the triplet objdump).
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { childEnv } from '../core/child-env.js';
+import { RunError, runText } from '../core/run.js';
 
 /** The debian/control dpkg-shlibdeps reads (it only needs a source and a binary stanza). */
 export const SHLIBS_CONTROL_PATH = 'debian/control';
@@ -91,19 +90,13 @@ export async function computeShlibsDepends(binaries: readonly string[], opts: Sh
       await writeFile(join(dir, rel), content);
     }
     const [program, ...args] = cmd.argv as [string, ...string[]];
-    const { stdout } = await new Promise<{ stdout: string; stderr: string }>((res, rej) => {
-      execFile(
-        program,
-        args,
-        { cwd: dir, env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...(opts.env ?? childEnv()), ...cmd.env }, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-        (err, out, errText) => {
-          if (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            const why = code === 'ENOENT' ? `${program} not found (apt-get install dpkg-dev)` : `${program} failed: ${errText.trim() || err.message}`;
-            rej(new ShlibdepsError(why, errText));
-          } else res({ stdout: out, stderr: errText });
-        },
-      );
+    const stdout = await runText(program, args, {
+      cwd: dir,
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...(opts.env ?? process.env), ...cmd.env },
+      maxOutput: 16 * 1024 * 1024,
+      installHint: 'apt-get install dpkg-dev',
+    }).catch((err: Error) => {
+      throw new ShlibdepsError(err.message, err instanceof RunError ? err.stderr : '');
     });
     return parseShlibdepsOutput(stdout);
   } finally {

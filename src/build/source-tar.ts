@@ -6,24 +6,21 @@
  * `..`, `.git` or absolute entries; a tree that repeats a name or puts entries under a symlink (a
  * hand-made hostile tree: `link -> /etc`, then `link/passwd`) is refused here.
  */
-import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract, pack as tarPack, type Header } from 'tar-stream';
 
 type Headers = Partial<Header> & { name: string };
 import { quote, SourceError } from '../core/errors.js';
-import { childEnv } from '../core/child-env.js';
+import { start } from '../core/run.js';
 
 export const BUILDER_UID = 1000;
 export const BUILDER_GID = 1000;
 
 export function sourceTar(repoPath: string, commit: string, prefix: string): Readable {
   const pack = tarPack();
-  const git = spawn('git', ['-C', repoPath, 'archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
-  let stderr = '';
-  git.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number>((res) => git.on('close', (code) => res(code ?? 1)));
+  // git's output streams into the repacked tar; its exit status and stderr are read at the end.
+  const git = start('git', ['-C', repoPath, 'archive', '--format=tar', commit], { stdout: 'pipe', check: false, installHint: 'install git' });
   const owner = { uid: BUILDER_UID, gid: BUILDER_GID, uname: 'builder', gname: 'builder' };
 
   const run = async () => {
@@ -33,7 +30,7 @@ export function sourceTar(repoPath: string, commit: string, prefix: string): Rea
       await entry(pack, { name: parts.slice(0, i).join('/') + '/', type: 'directory', mode: 0o755, mtime: new Date(0), ...owner });
     }
     const ex = tarExtract();
-    git.stdout.pipe(ex);
+    git.stdout!.pipe(ex);
     const seen = new Set<string>();
     const symlinks = new Set<string>();
     for await (const e of ex) {
@@ -64,8 +61,8 @@ export function sourceTar(repoPath: string, commit: string, prefix: string): Rea
         await entry(pack, header);
       }
     }
-    const code = await exited;
-    if (code !== 0) throw new SourceError(`git archive ${commit} in ${repoPath} failed (exit ${code}): ${stderr.trim()}`);
+    const { code, signal, stderr } = await git.done;
+    if (code !== 0) throw new SourceError(`git archive ${commit} in ${repoPath} failed (exit ${code ?? signal}): ${stderr.trim()}`);
     pack.finalize();
   };
   run().catch((err) => {

@@ -3,29 +3,25 @@
  * commit into a bare repo in the cache. git is always run with an argv array (never a shell) and
  * with `--` before user-derived operands.
  */
-import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { SourceError } from '../core/errors.js';
+import { RunError, runText, start } from '../core/run.js';
 import { SourceCache } from './cache.js';
-import { childEnv } from '../core/child-env.js';
 
-const execFileP = promisify(execFile);
-
-const GIT_ENV = {
-  ...childEnv(),
+/** Over the environment the runner gives (the user's, without crio-build's secrets). */
+const gitEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
   GIT_TERMINAL_PROMPT: '0', // never hang on a credentials prompt in CI
   GIT_ASKPASS: 'true',
   LC_ALL: 'C',
-};
+});
 
 export async function git(args: string[], cwd?: string): Promise<string> {
   try {
-    const { stdout } = await execFileP('git', args, { cwd, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
+    return await runText('git', args, { ...(cwd !== undefined ? { cwd } : {}), env: gitEnv(), maxOutput: 64 * 1024 * 1024, installHint: 'install git' });
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    const detail = (e.stderr || e.message).trim().split('\n').slice(-3).join(' | ');
+    const e = err as Error;
+    const detail = ((e instanceof RunError && e.stderr) || e.message).trim().split('\n').slice(-3).join(' | ');
     throw new SourceError(`git ${args.filter((a) => a !== '--').slice(0, 2).join(' ')} failed: ${detail}`);
   }
 }
@@ -118,11 +114,10 @@ export function archiveCommit(repoPath: string, commit: string, prefix = ''): No
   const args = ['-C', repoPath, 'archive', '--format=tar'];
   if (prefix) args.push(`--prefix=${prefix}`);
   args.push(commit);
-  const child = spawn('git', args, { env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.on('close', (code) => {
-    if (code !== 0) child.stdout.emit('error', new SourceError(`git archive ${commit} failed: ${stderr.trim()}`));
+  const child = start('git', args, { env: gitEnv(), stdout: 'pipe', installHint: 'install git' });
+  child.done.catch((err: Error) => {
+    const detail = err instanceof RunError ? err.stderr.trim() || err.message : err.message;
+    child.stdout?.emit('error', new SourceError(`git archive ${commit} failed: ${detail}`));
   });
-  return child.stdout;
+  return child.stdout!;
 }

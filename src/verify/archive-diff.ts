@@ -6,8 +6,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { runChild } from '../core/child.js';
 import { sha256Hex } from '../core/hash.js';
+import { run } from '../core/run.js';
 
 export interface Difference {
   /** The file and the members inside it: "cri-o_…_arm64.deb > data.tar.xz > ./usr/bin/crio". */
@@ -45,10 +45,11 @@ function firstDifference(a: Buffer, b: Buffer): string {
   return `content differs from byte ${i} (sizes ${a.length} vs ${b.length}, sha256 ${sha256Hex(a).slice(0, 16)}… vs ${sha256Hex(b).slice(0, 16)}…)`;
 }
 
+/** A decompressed member is held whole to be compared: past this it is not a package we made. */
+const MAX_UNXZ = 1024 * 1024 * 1024;
+
 async function unxz(b: Buffer): Promise<Buffer> {
-  const r = await runChild('xz', ['-dc'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin: b, installHint: 'install xz-utils' });
-  if (r.code !== 0) throw new Error(`xz -d failed: ${r.stderr.trim()}`);
-  return r.stdout;
+  return (await run('xz', ['-dc'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin: b, maxOutput: MAX_UNXZ, installHint: 'install xz-utils' })).stdout;
 }
 
 interface ArMember {

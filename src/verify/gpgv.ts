@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runChild } from '../core/child.js';
+import { run } from '../core/run.js';
 import { withGpgHome } from '../index/apt/gpg.js';
 import { InvalidInputError } from '../core/errors.js';
 
@@ -63,7 +63,7 @@ export async function gpgv(keyring: Keyring, data: string, signature?: string): 
   try {
     const out = join(home, 'signed');
     const args = ['--homedir', home, '--status-fd', '1', '--keyring', keyring.path, ...(signature ? [signature, data] : ['--output', out, data])];
-    const r = await runChild('gpgv', args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' }, installHint: 'install gpgv' });
+    const r = await run('gpgv', args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' }, check: false, installHint: 'install gpgv' });
     const status = r.stdout.toString('utf8').split('\n');
     const valid = status.find((l) => l.startsWith('[GNUPG:] VALIDSIG '))?.split(' ');
     const fingerprint = valid ? valid[valid.length - 1] : undefined;

@@ -3,8 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runProc } from '../../src/core/proc.js';
-import { childEnv, SECRET_ENV } from '../../src/core/child-env.js';
+import { childEnv, run as runProc, SECRET_ENV } from '../../src/core/run.js';
 
 test('a child started through runProc has no GITHUB_TOKEN or signing key in its environment', async () => {
   const saved = Object.fromEntries(SECRET_ENV.map((k) => [k, process.env[k]]));

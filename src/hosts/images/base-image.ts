@@ -14,7 +14,7 @@ import type { Arch } from '../../recipe/schema.js';
 import { buildContext } from './context.js';
 import { LABEL_KEY, LABEL_KIND, labelsFor, defaultRunId, type DockerDriver } from '../docker.js';
 import type { OnBuilderEvent } from '../events.js';
-import { runProc } from '../../core/proc.js';
+import { run } from '../../core/run.js';
 import { withImageLock } from './image-lock.js';
 import { checkBinfmt } from '../qemu.js';
 
@@ -129,7 +129,7 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
   if (process.getuid?.() !== 0) {
     throw new HostNotReadyError('making a base image with debootstrap needs root', 'run `crio-build builders bootstrap` as root once (or with sudo)');
   }
-  const probe = await runProc('debootstrap', ['--version']).catch(() => ({ code: 127, tail: [] as string[] }));
+  const probe = await run('debootstrap', ['--version'], { check: false }).catch(() => ({ code: 127 }));
   if (probe.code !== 0) throw new HostNotReadyError('debootstrap is not installed', '`apt-get install debootstrap`');
   // A foreign-arch debootstrap runs the second stage through qemu in a chroot.
   await checkBinfmt(opts.arch);
@@ -146,7 +146,7 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
     args.push(BASE_SUITE, root);
     if (opts.mirror) args.push(opts.mirror);
     say('debootstrap', `debootstrap ${args.join(' ')} (a few minutes for a foreign arch)`);
-    const boot = await runProc('debootstrap', args, { onLine: (l) => say('debootstrap', l) });
+    const boot = await run('debootstrap', args, { onLine: (l) => say('debootstrap', l), check: false });
     if (boot.code !== 0) {
       throw new HostNotReadyError(`debootstrap for ${opts.arch} failed (exit ${boot.code}):\n${boot.tail.slice(-40).join('\n')}`, 'check the Debian mirror is reachable and the disk has space');
     }
@@ -159,15 +159,16 @@ async function fromDebootstrap(driver: DockerDriver, opts: BaseImageOptions, tag
     await normalizeRoot(root, epoch);
     const rootfs = join(work, 'rootfs.tar');
     say('tar', `packing the root (mtime ${epoch}) into ${rootfs}`);
-    const tar = await runProc('tar', [
+    await run('tar', [
       '--sort=name', '--numeric-owner', `--mtime=@${epoch}`, '--clamp-mtime',
       '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
       '--exclude=./dev/*', '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./run/*',
       '--exclude=./var/cache/apt/archives/*.deb', '--exclude=./var/cache/apt/*.bin', '--exclude=./var/lib/apt/lists/*', '--exclude=./debootstrap',
       '--exclude=./var/cache/debconf/*-old', '--exclude=./var/lib/dpkg/*-old', '--exclude=./var/cache/ldconfig/aux-cache',
       '-C', root, '-cf', rootfs, '.',
-    ]);
-    if (tar.code !== 0) throw new Error(`tar of the ${opts.arch} root failed:\n${tar.tail.join('\n')}`);
+    ]).catch((err: Error) => {
+      throw new Error(`tar of the ${opts.arch} root failed: ${err.message}`, { cause: err });
+    });
     say('tar', `root is ${((await stat(rootfs)).size / 1e6).toFixed(0)} MB`);
 
     const key = baseImageKey(opts.arch, 'debootstrap');

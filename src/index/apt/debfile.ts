@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { InvalidInputError } from '../../core/errors.js';
 import { AR_MAGIC, nextArMember, readArMemberAt, readAt, type ArMemberHeader } from '../../package/ar.js';
-import { runChild } from '../../core/child.js';
+import { run, RunError } from '../../core/run.js';
 
 /** control.tar holds metadata only; anything bigger is not a package we made or can trust. */
 const MAX_CONTROL_TAR = 64 * 1024 * 1024;
@@ -43,7 +43,10 @@ async function decompress(path: string, name: string, data: Buffer): Promise<Buf
     }
   }
   const [cmd, hint] = name === 'control.tar.xz' ? ['xz', 'install xz-utils'] : ['zstd', 'install zstd'];
-  const r = await runChild(cmd, ['--decompress', '--stdout'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin: data, installHint: hint });
+  const r = await run(cmd, ['--decompress', '--stdout'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin: data, maxOutput: MAX_CONTROL_TAR, check: false, installHint: hint }).catch((err: Error) => {
+    if (err instanceof RunError && err.reason === 'output-limit') throw notADeb(path, `${name} decompresses to more than ${MAX_CONTROL_TAR / (1024 * 1024)} MiB`);
+    throw err;
+  });
   if (r.code !== 0) throw notADeb(path, `${name} does not decompress (${r.stderr.trim()})`);
   return r.stdout;
 }

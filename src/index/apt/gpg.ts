@@ -3,12 +3,11 @@
 // and the user's own keyrings and gpg.conf never take part. gpg runs in batch mode with loopback
 // pinentry; a passphrase travels only through a pipe (--passphrase-fd 3), never argv or the
 // environment, and the child's environment is built from scratch so nothing of ours leaks into it.
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runChild, type ChildResult } from '../../core/child.js';
+import { run, runSync, type RunResult } from '../../core/run.js';
 
 const PASSPHRASE_FD = 3;
 const STATUS_FD = 4;
@@ -24,13 +23,17 @@ function track(dir: string): void {
   exitHook = true;
   process.on('exit', () => {
     for (const d of live) {
-      spawnSync('gpgconf', ['--homedir', d, '--kill', 'all'], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GNUPGHOME: d } });
+      try {
+        runSync('gpgconf', ['--homedir', d, '--kill', 'all'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GNUPGHOME: d }, check: false });
+      } catch {
+        // gpgconf missing must not keep the secret key on disk
+      }
       rmSync(d, { recursive: true, force: true });
     }
   });
 }
 
-export interface GpgResult extends ChildResult {
+export interface GpgResult extends RunResult {
   /** The lines gpg wrote to --status-fd, without the "[GNUPG:] " prefix. */
   status: string[];
 }
@@ -69,8 +72,10 @@ export class GpgHome {
       '--pinentry-mode', 'loopback', '--passphrase-fd', String(PASSPHRASE_FD),
       ...args,
     ];
-    const r = await runChild('gpg', argv, {
+    const r = await run('gpg', argv, {
       env: this.env(),
+      check: false,
+      secrets: [opts.passphrase],
       ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
       inputFds: { [PASSPHRASE_FD]: `${opts.passphrase ?? ''}\n` },
       outputFds: [STATUS_FD],
@@ -87,7 +92,7 @@ export class GpgHome {
   /** Stops the agent this home started, then deletes the home with the keys in it. */
   async dispose(): Promise<void> {
     try {
-      await runChild('gpgconf', ['--homedir', this.dir, '--kill', 'all'], { env: this.env() });
+      await run('gpgconf', ['--homedir', this.dir, '--kill', 'all'], { env: this.env(), check: false });
     } catch {
       // gpgconf missing or failing must not keep the secret key on disk
     }
@@ -107,7 +112,7 @@ export async function withGpgHome<T>(fn: (home: GpgHome) => Promise<T>, opts: { 
 }
 
 /** gpg's messages for an error report: the last lines, with every secret we hold cut out. */
-export function gpgMessage(r: ChildResult, secrets: ReadonlyArray<string | undefined>): string {
+export function gpgMessage(r: RunResult, secrets: ReadonlyArray<string | undefined>): string {
   let text = r.stderr
     .split('\n')
     .map((l) => l.trim())

@@ -2,11 +2,10 @@
 // main thread, in libuv's pool). xz runs as the system `xz` binary in a child
 // process: it is faster than any JS port, needs no native npm module, and its
 // memory (about 100 MB at -6) stays out of our heap.
-import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type TransformOptions, type Writable } from 'node:stream';
 import { createGzip, gzipSync, type ZlibOptions } from 'node:zlib';
-import { childEnv } from '../../core/child-env.js';
+import { start } from '../../core/run.js';
 
 /** Bytes of tar the producer may run ahead of the compressor (memory bound). */
 const AHEAD = 4 * 1024 * 1024;
@@ -69,9 +68,9 @@ export function xzArguments(c: Compressor): string[] {
   return ['--compress', '--stdout', '--format=xz', '--check=crc64', preset, `--threads=${threads}`, ...block, '--no-adjust'];
 }
 
-/** XZ_OPT and XZ_DEFAULTS could change block size or check: not from us. */
-function xzEnvironment(): NodeJS.ProcessEnv {
-  const env = childEnv();
+/** XZ_OPT and XZ_DEFAULTS could change block size or check: not from us. (The runner takes out the secrets.) */
+export function xzEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
   delete env.XZ_OPT;
   delete env.XZ_DEFAULTS;
   return env;
@@ -92,29 +91,18 @@ export async function compressStream(source: AsyncIterable<Buffer>, sink: Writab
     await pipeline(source, createGzip(options), sink);
     return;
   }
-  const child = spawn('xz', xzArguments(c), { stdio: ['pipe', 'pipe', 'pipe'], env: xzEnvironment() });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    if (stderr.length < 4096) stderr += s;
-  });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? new Error('xz not found in PATH: install xz-utils') : err);
-    });
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`xz failed (${signal ?? `exit status ${code}`}): ${stderr.trim()}`));
-    });
-  });
+  // stdin and stdout stream through xz: the tar is never held whole, in memory or on disk.
+  const xz = start('xz', xzArguments(c), { env: xzEnvironment(), stdin: 'pipe', stdout: 'pipe', installHint: 'install xz-utils' });
+  const exited = xz.done.then(() => undefined);
   try {
     // Same read-ahead as for gzip: the pipe alone holds only 64 KiB.
     const ahead = new PassThrough({ highWaterMark: AHEAD });
-    await Promise.all([pipeline(source, ahead, child.stdin), pipeline(child.stdout, sink), exited]);
+    await Promise.all([pipeline(source, ahead, xz.stdin!), pipeline(xz.stdout!, sink), exited]);
   } catch (err) {
-    child.kill('SIGKILL');
-    // EPIPE on xz's stdin means xz died first: its exit status and stderr say why.
+    xz.kill('SIGKILL');
+    // EPIPE on xz's stdin (or its stdout cut short) means xz died first: its exit status and stderr say why.
     const exitError = await exited.then(() => undefined, (e: unknown) => e);
-    throw (err as NodeJS.ErrnoException).code === 'EPIPE' && exitError ? exitError : err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED') && exitError ? exitError : err;
   }
 }

@@ -4,10 +4,10 @@
  * reaches a package, and to strip binaries the way dh_strip does. The same header, segment and
  * section decoding serves the SBOM (src/package/sbom/), which reads binaries held in memory.
  */
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Arch } from '../../recipe/schema.js';
+import { run, runText } from '../../core/run.js';
 
 export const ELF_MACHINE: Record<Arch, number> = { amd64: 62, arm64: 183 };
 const GNU_TRIPLET: Record<Arch, string> = { amd64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
@@ -189,15 +189,6 @@ export function machineName(machine: number): string {
   return machine === 62 ? 'x86-64 (amd64)' : machine === 183 ? 'aarch64 (arm64)' : `machine ${machine}`;
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8' }, (err, _out, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-      resolve({ code, stderr });
-    });
-  });
-}
-
 /** BFD target names of the arches, as `strip --help` lists them. */
 const BFD_TARGET: Record<Arch, string> = { amd64: 'elf64-x86-64', arm64: 'elf64-littleaarch64' };
 
@@ -207,10 +198,8 @@ const BFD_TARGET: Record<Arch, string> = { amd64: 'elf64-x86-64', arm64: 'elf64-
  */
 async function stripFor(arch: Arch): Promise<string | undefined> {
   const cross = `${GNU_TRIPLET[arch]}-strip`;
-  if ((await run(cross, ['--version'])).code === 0) return cross;
-  const help = await new Promise<string>((resolve) => {
-    execFile('strip', ['--help'], { encoding: 'utf8' }, (err, out) => resolve(err ? '' : out));
-  });
+  if (await run(cross, ['--version']).then(() => true, () => false)) return cross;
+  const help = await runText('strip', ['--help']).catch(() => '');
   const targets = /supported targets:(.*)$/m.exec(help)?.[1]?.split(/\s+/) ?? [];
   return targets.includes(BFD_TARGET[arch]) ? 'strip' : undefined;
 }
@@ -242,8 +231,7 @@ export async function prepareBinary(path: string, arch: Arch, workDir: string, w
   await mkdir(workDir, { recursive: true });
   const out = join(workDir, basename(path));
   await copyFile(path, out);
-  const r = await run(strip, ['--remove-section=.comment', '--remove-section=.note', out]);
-  if (r.code !== 0) throw new Error(`${strip} ${out} failed: ${r.stderr.trim()}`);
+  await run(strip, ['--remove-section=.comment', '--remove-section=.note', out], { installHint: 'install binutils' });
   const after = await readElf(out);
   if (!after || after.machine !== elf.machine) throw new Error(`${strip} damaged ${out}`);
   return { path: out, elf: after, stripped: true };

@@ -5,15 +5,15 @@
  *
  * Streamed: each member is held in memory only while it is hashed and inspected.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { childEnv } from '../../core/child-env.js';
 import { sha256Hex } from '../../core/hash.js';
+import { RunError, start } from '../../core/run.js';
+import { xzEnvironment } from '../deb/compress.js';
 import { AR_HEADER_SIZE, AR_MAGIC, nextArMember, readArMemberAt, readAt, type ArMemberHeader } from '../ar.js';
 import { elfImage } from '../definitions/elf.js';
 import { dynamicLinking, type DynamicLinking } from './elf-needed.js';
@@ -68,22 +68,15 @@ async function debDataStream(path: string): Promise<{ stream: Readable; done: Pr
   if (member.name === 'data.tar') return { stream: raw, done: Promise.resolve() };
   if (member.name === 'data.tar.gz') return { stream: piped(raw, createGunzip()), done: Promise.resolve() };
   const cmd = member.name.endsWith('.xz') ? 'xz' : 'zstd';
-  const env = childEnv();
-  delete env.XZ_OPT;
-  delete env.XZ_DEFAULTS;
-  const child = spawn(cmd, ['--decompress', '--stdout'], { stdio: ['pipe', 'pipe', 'pipe'], env });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    if (stderr.length < 4096) stderr += s;
-  });
-  raw.on('error', (err) => child.stdout.destroy(err));
-  raw.pipe(child.stdin);
-  child.stdin.on('error', () => {}); // an early exit shows in the exit status below
-  const done = new Promise<void>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(`${cmd} not found in PATH: install ${cmd === 'xz' ? 'xz-utils' : 'zstd'}`) : err));
-    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path}: ${cmd} --decompress failed (${signal ?? `exit status ${code}`}): ${stderr.trim()}`))));
-  });
-  return { stream: child.stdout, done };
+  // The member streams through the decompressor (stdin -> stdout): data.tar is never held whole.
+  const child = start(cmd, ['--decompress', '--stdout'], { env: xzEnvironment(), stdin: raw, stdout: 'pipe', installHint: `install ${cmd === 'xz' ? 'xz-utils' : 'zstd'}` });
+  const done = child.done.then(
+    () => undefined,
+    (err: Error) => {
+      throw err instanceof RunError ? new Error(`${path}: ${err.message}`, { cause: err }) : err;
+    },
+  );
+  return { stream: child.stdout!, done };
 }
 
 async function readTar(input: Readable, where: string, decompressed: Promise<void>): Promise<ArchiveFile[]> {

@@ -2,9 +2,8 @@
  * Which repository to publish to: `--repo OWNER/REPO`, or else the `origin` remote of the
  * checkout, in any of the URL forms git and GitHub use.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { UsageError } from '../../core/errors.js';
+import { runText } from '../../core/run.js';
 
 export interface RepoRef {
   owner: string;
@@ -78,8 +77,7 @@ export async function resolveRepo(opts: { flag?: string; cwd?: string; host?: st
   if (opts.flag) return parseRepoSlug(opts.flag);
   let url: string;
   try {
-    const { stdout } = await promisify(execFile)('git', ['remote', 'get-url', 'origin'], { cwd: opts.cwd ?? process.cwd() });
-    url = stdout.trim();
+    url = (await runText('git', ['remote', 'get-url', 'origin'], { cwd: opts.cwd ?? process.cwd() })).trim();
   } catch {
     throw new UsageError('no --repo given and no git remote "origin" to read it from', `pass --repo OWNER/REPO (accepted: ${acceptedForms(opts.host)})`);
   }
