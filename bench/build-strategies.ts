@@ -20,7 +20,7 @@ import { builderSpecFor, ensureBuilderImage } from '../src/hosts/images/builder-
 import { runBuild } from '../src/build/run-build.js';
 import type { Arch, Strategy } from '../src/recipe/schema.js';
 import { tempDir } from '../test/helpers/tmp.js';
-import { fixtureJob, recipeBuild, testDriver, type FixtureComponent } from '../test/builder/fixtures.js';
+import { fixtureJob, recipeBuild, testDriver, type FixtureComponent } from '../test/build/fixtures.js';
 
 interface Mode {
   name: 'emulate' | 'cross' | 'native';

@@ -10,7 +10,7 @@
  *
  * Not part of `npm test`: each engine makes a base and a builder image from nothing, about 15 to 25
  * minutes on a 2-core machine, more than the suite's budget allows. The in-suite proofs of the key
- * are test/builder/builder-key.test.ts (one package apart gives another key) and the reliability
+ * are test/hosts/builder-key.test.ts (one package apart gives another key) and the reliability
  * suite's two-build reproducibility test (one engine).
  *
  * What may differ between the machines and is reported, not required equal: the image ids (an
@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { baseDigestOf, baseImageTag } from '../src/hosts/images/base-image.js';
 import type { DockerDriver } from '../src/hosts/docker.js';
-import { TEST_CACHE } from '../test/builder/fixtures.js';
+import { TEST_CACHE } from '../test/build/fixtures.js';
 import { makeGoToolchainTarball } from '../test/fixtures/toolchain.js';
 import { runCli, type CliResult } from '../test/helpers/cli.js';
 import { startSecondDockerd, type SecondEngine } from '../test/helpers/second-dockerd.js';

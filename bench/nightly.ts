@@ -47,7 +47,7 @@ import { defaultHostConfig, loadSettings } from '../src/settings/settings.js';
 import { buildAll } from '../src/build/build-all.js';
 import type { JobRecord } from '../src/pipeline/jobs.js';
 import { runPipeline } from '../src/pipeline/pipeline.js';
-import { TEST_CACHE } from '../test/builder/fixtures.js';
+import { TEST_CACHE } from '../test/build/fixtures.js';
 import { addCommit, git } from '../test/fixtures/upstreams.js';
 import { makeGoToolchainTarball } from '../test/fixtures/toolchain.js';
 import { BIN } from '../test/helpers/cli.js';

@@ -26,7 +26,7 @@ import { parse, stringify } from 'yaml';
 import { lowerBound, simulate, type SimHost, type SimJob } from '../src/hosts/schedule-sim.js';
 import type { JobRecord } from '../src/pipeline/jobs.js';
 import type { Arch } from '../src/recipe/schema.js';
-import { TEST_CACHE } from '../test/builder/fixtures.js';
+import { TEST_CACHE } from '../test/build/fixtures.js';
 import { makeGoToolchainTarball } from '../test/fixtures/toolchain.js';
 import { runCli } from '../test/helpers/cli.js';
 import { startSecondDockerd } from '../test/helpers/second-dockerd.js';

@@ -18,7 +18,7 @@ function find(dir) {
 }
 
 /** Files that need an image made under qemu (arm64 builder, arm64 Debian roots): run them last. */
-const LAST = ['builder/build.test.js', 'package/install-arm64.test.js', 'e2e/pi.test.js', 'acceptance/'];
+const LAST = ['build/build.test.js', 'package/install-arm64.test.js', 'e2e/pi.test.js', 'acceptance/'];
 const late = (f) => LAST.findIndex((l) => f.includes(l));
 
 const only = process.argv.slice(2);

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { ensureBuilderImage, type BuilderSpec } from '../src/hosts/images/builder-image.js';
-import { TEST_CACHE, testDriver, toolchain } from './builder/fixtures.js';
+import { TEST_CACHE, testDriver, toolchain } from './build/fixtures.js';
 
 const driver = await testDriver();
 const host = await driver.hostArch();

@@ -89,7 +89,7 @@ describe('crio-build CLI', () => {
   test('doctor reports each finding with its fix', async () => {
     const r = await runCli(['doctor', '--json']);
     const findings = JSON.parse(r.stdout) as { check: string; ok: boolean; fix?: string }[];
-    // Everything a run needs and the error messages send people here for (test/farm/doctor.test.ts goes through each).
+    // Everything a run needs and the error messages send people here for (test/admin/doctor.test.ts goes through each).
     assert.deepEqual(findings.map((f) => f.check), ['docker', 'qemu arm64', 'debootstrap', 'root', 'git', 'tar', 'gpg', 'xz', 'dpkg-deb', 'strip arm64', 'disk (cache)', 'disk (artifacts)', 'disk (docker)']);
     for (const f of findings) if (!f.ok) assert.ok(f.fix, `${f.check} failed without a fix`);
     assert.equal(r.code, findings.every((f) => f.ok) ? 0 : 5);

@@ -9,7 +9,7 @@ import { existsSync, openSync, readSync, closeSync, readFileSync, readdirSync } 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
 

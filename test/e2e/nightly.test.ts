@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { acquireRunLock } from '../../src/pipeline/run-lock.js';
 import { addCommit } from '../fixtures/upstreams.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { addCommit } from '../fixtures/upstreams.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { runCli } from '../helpers/cli.js';

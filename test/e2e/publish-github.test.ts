@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { addCommit, CNI_PLUGINS_TAG, CONMON_TAG_2_0_19, CRI_TOOLS_TAG, versionOf } from '../fixtures/upstreams.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/cli.js';

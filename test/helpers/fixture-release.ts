@@ -8,7 +8,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { runCli, type CliResult } from './cli.js';
 import { makeTestSite, type TestSite } from './site.js';

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { HostConfig } from '../../src/settings/settings.js';
 import { generateSigningKey } from '../../src/index/apt/index.js';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { createUpstreams, type Upstreams } from '../fixtures/upstreams.js';
 import { BIN, type CliResult } from '../helpers/cli.js';

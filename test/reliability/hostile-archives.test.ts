@@ -5,7 +5,7 @@
  * error naming the entry, and leaves nothing behind: not inside the output directory (what the
  * refused call had already extracted is removed, earlier outputs stay), not outside it.
  *
- * test/builder/extract.test.ts has the first examples of each refusal; this is the wider table.
+ * test/build/extract.test.ts has the first examples of each refusal; this is the wider table.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

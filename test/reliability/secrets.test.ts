@@ -27,7 +27,7 @@ import { after, before, describe, test } from 'node:test';
 import { createGunzip, gzipSync } from 'node:zlib';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';

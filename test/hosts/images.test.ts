@@ -22,8 +22,8 @@ import {
 } from '../../src/hosts/images/builder-image.js';
 import { connectDocker, defaultRunId, type DockerDriver } from '../../src/hosts/docker.js';
 import { tempDir } from '../helpers/tmp.js';
-import { testDriver, toolchain } from './fixtures.js';
-import { assertNoLeaks } from './leaks.js';
+import { testDriver, toolchain } from '../build/fixtures.js';
+import { assertNoLeaks } from '../build/leaks.js';
 
 let driver: DockerDriver;
 before(async () => {

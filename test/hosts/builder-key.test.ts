@@ -33,7 +33,7 @@ import { SourceError } from '../../src/core/errors.js';
 import { builderKey, buildKey, PENDING_KEY, type BuilderContent } from '../../src/plan/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { testDriver, toolchain } from './fixtures.js';
+import { testDriver, toolchain } from '../build/fixtures.js';
 
 /** The first steps of builders/debian-bookworm/Dockerfile: the suites, the pins, the native packages. */
 const SMALL_DOCKERFILE = [

@@ -26,7 +26,7 @@ import { plan as makePlan, type Plan } from '../../src/plan/planner.js';
 import { loadRecipes } from '../../src/recipe/loader.js';
 import { findBranch, resolveSources } from '../../src/source/resolver.js';
 import { fetchAll, type Fetched } from '../../src/fetch/fetch-all.js';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
 import { startSecondDockerd, type SecondEngine } from '../helpers/second-dockerd.js';

@@ -20,7 +20,7 @@ import type { Arch } from '../../src/recipe/schema.js';
 import { loadRecipes } from '../../src/recipe/loader.js';
 import { findBranch, resolveSources } from '../../src/source/resolver.js';
 import { fetchAll, type Fetched } from '../../src/fetch/fetch-all.js';
-import { TEST_CACHE } from '../builder/fixtures.js';
+import { TEST_CACHE } from '../build/fixtures.js';
 import { makeGoToolchainTarball } from '../fixtures/toolchain.js';
 import { startSecondDockerd, type SecondEngine } from '../helpers/second-dockerd.js';
 import { makeTestSite, type TestSite } from '../helpers/site.js';
