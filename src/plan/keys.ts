@@ -1,6 +1,9 @@
 /**
- * The keys of the build environment and of a build: a builder's (from what is in its image) and a
- * build's (its inputs and its builder's key), each one contentKey (src/core/keys.ts) of its kind.
+ * Every key of a plan's jobs, one function per kind, each one contentKey (src/core/keys.ts) of its
+ * kind: a source's, a toolchain's, the base image job's, a builder's (from what is in its image), a
+ * build's (its inputs and its builder's key), and the planned package, bundle, checksums and index
+ * keys that follow from the builds'. The package stage's own per-file keys, made from the build
+ * outputs' content once they exist, are in src/package/keys.ts.
  */
 import { contentKey } from '../core/keys.js';
 import { dirDigest } from '../core/hash.js';
@@ -57,4 +60,44 @@ export function buildKey(inputs: BuildInputs, builder: string): string {
  */
 export function definitionDigest(dir: string): Promise<string> {
   return dirDigest(dir, { layout: 'content+exec', skip: (rel) => rel === 'pins', unreadableAsEmpty: true });
+}
+
+/** A source job's key: the repository and the commit. */
+export function sourceKey(url: string, commit: string): string {
+  return contentKey('source', { url, commit });
+}
+
+/** A toolchain job's key: the archive's sha256. */
+export function toolchainKey(sha256: string): string {
+  return contentKey('toolchain', { sha256 });
+}
+
+/** The digest of a build's inputs, known when planning (shown until the builder's key settles). */
+export function buildInputsDigest(inputs: BuildInputs): string {
+  return contentKey('build-inputs', inputs);
+}
+
+/** The base image job's key: the digest of its root filesystem layers. */
+export function baseImageJobKey(baseDigest: string): string {
+  return contentKey('base-image', { digest: baseDigest });
+}
+
+/** A planned .deb's key: its build's key, name and version. */
+export function plannedPackageKey(buildKey: string, name: string, version: string): string {
+  return contentKey('package', { build: buildKey, name, version });
+}
+
+/** The planned bundle's key: every build's key. */
+export function plannedBundleKey(buildKeys: readonly string[]): string {
+  return contentKey('bundle', { builds: buildKeys });
+}
+
+/** SHA256SUMS's key: the packages' and the bundle's keys. */
+export function checksumsKey(parts: readonly string[]): string {
+  return contentKey('checksums', { parts });
+}
+
+/** The index job's key: the checksums key of the arch. */
+export function indexKey(checksums: string): string {
+  return contentKey('index', { parts: checksums });
 }

@@ -10,8 +10,7 @@ import { findBranch, type LockedArchive, type LockedComponent, type Resolution }
 import { SUPPORTED_ARCHES, type Arch, type BranchRecipe, type BuildDefinition, type BuildOverride, type Strategy } from '../recipe/schema.js';
 import { applyMirrors } from '../source/mirror.js';
 import { bundleFileName, CHECKSUMS_FILE, debFileName, debName, debVersion } from './naming.js';
-import { contentKey } from '../core/keys.js';
-import { buildKey, PENDING_KEY, type BuildInputs } from './keys.js';
+import { baseImageJobKey, buildInputsDigest, buildKey, checksumsKey, indexKey, PENDING_KEY, plannedBundleKey, plannedPackageKey, sourceKey, toolchainKey, type BuildInputs } from './keys.js';
 
 export type JobKind = 'toolchain' | 'source' | 'base-image' | 'builder' | 'build' | 'package' | 'bundle' | 'checksums' | 'index';
 
@@ -116,8 +115,8 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
     const toolchain = plannedToolchain(resolution, toolchainName, toolchainArch, settings, recipes.toolchains.get(toolchainName)?.recipe.env ?? {});
     const platform: Arch = strategy === 'emulate' ? opts.arch : host;
 
-    const source = add({ id: `source:${name}`, kind: 'source', deps: [], key: contentKey('source', { url: locked.url, commit: locked.commit }), artifacts: [], describe: `${locked.url} ${locked.ref.name} @ ${locked.commit.slice(0, 12)}` });
-    const tc = add({ id: `toolchain:${toolchain.name}:${toolchain.arch}`, kind: 'toolchain', deps: [], key: contentKey('toolchain', { sha256: toolchain.sha256 }), artifacts: [], describe: `${toolchain.name} (${toolchain.version}) linux-${toolchain.arch} sha256:${toolchain.sha256.slice(0, 12)}` });
+    const source = add({ id: `source:${name}`, kind: 'source', deps: [], key: sourceKey(locked.url, locked.commit), artifacts: [], describe: `${locked.url} ${locked.ref.name} @ ${locked.commit.slice(0, 12)}` });
+    const tc = add({ id: `toolchain:${toolchain.name}:${toolchain.arch}`, kind: 'toolchain', deps: [], key: toolchainKey(toolchain.sha256), artifacts: [], describe: `${toolchain.name} (${toolchain.version}) linux-${toolchain.arch} sha256:${toolchain.sha256.slice(0, 12)}` });
     const base = add({
       id: `base-image:bookworm-${platform}`,
       kind: 'base-image',
@@ -138,7 +137,7 @@ export async function plan(recipes: RecipeSet, resolution: Resolution, settings:
       describe: `${build.builder} image for linux/${platform}${builderVariant === 'native' ? '' : ` (cross to ${opts.arch})`} with ${toolchain.name}`,
     });
     const buildInputs: BuildInputs = { component: name, build, commit: locked.commit, toolchain: toolchain.sha256, toolchainEnv: toolchain.env, strategy, arch: opts.arch };
-    add({ id: `build:${name}:${opts.arch}`, kind: 'build', deps: [source.id, builder.id], key: PENDING_KEY, keyFrom: 'its inputs (commit, build steps, toolchain) and the builder\'s key', inputs: contentKey('build-inputs', buildInputs), artifacts: [], describe: `${name} ${locked.version} for linux/${opts.arch} (${strategy})` });
+    add({ id: `build:${name}:${opts.arch}`, kind: 'build', deps: [source.id, builder.id], key: PENDING_KEY, keyFrom: 'its inputs (commit, build steps, toolchain) and the builder\'s key', inputs: buildInputsDigest(buildInputs), artifacts: [], describe: `${name} ${locked.version} for linux/${opts.arch} (${strategy})` });
 
     const pkgName = debName(name);
     const pkgVersion = debVersion(locked.version);
@@ -212,7 +211,7 @@ export function settleKeys(plan: Plan, builders: ReadonlyMap<string, SettledBuil
     if (!b) throw new Error(`settleKeys: no builder key for ${c.builderJob}`);
     c.buildKey = buildKey(c.buildInputs, b.key);
     setKey(plan, c.builderJob, b.key);
-    setKey(plan, c.baseJob, contentKey('base-image', { digest: b.baseDigest }));
+    setKey(plan, c.baseJob, baseImageJobKey(b.baseDigest));
     setKey(plan, `build:${c.name}:${plan.arch}`, c.buildKey);
   }
   refreshKeys(plan);
@@ -224,15 +223,15 @@ export function refreshKeys(plan: Plan): void {
   const settled = plan.components.every((c) => c.buildKey !== PENDING_KEY);
   for (const c of plan.components) {
     setKey(plan, `build:${c.name}:${plan.arch}`, c.buildKey);
-    setKey(plan, `package:${c.package.name}:${plan.arch}`, c.buildKey === PENDING_KEY ? PENDING_KEY : contentKey('package', { build: c.buildKey, name: c.package.name, version: c.package.version }));
+    setKey(plan, `package:${c.package.name}:${plan.arch}`, c.buildKey === PENDING_KEY ? PENDING_KEY : plannedPackageKey(c.buildKey, c.package.name, c.package.version));
   }
   if (!settled) return;
   const packageKeys = plan.jobs.filter((j) => j.kind === 'package').map((j) => j.key);
-  const bundle = contentKey('bundle', { builds: plan.components.map((c) => c.buildKey) });
+  const bundle = plannedBundleKey(plan.components.map((c) => c.buildKey));
   setKey(plan, `bundle:${plan.arch}`, bundle);
-  const sums = contentKey('checksums', { parts: [...packageKeys, bundle] });
+  const sums = checksumsKey([...packageKeys, bundle]);
   setKey(plan, `checksums:${plan.arch}`, sums);
-  setKey(plan, 'index', contentKey('index', { parts: sums }));
+  setKey(plan, 'index', indexKey(sums));
 }
 
 function setKey(plan: Plan, id: string, key: string): void {
