@@ -6,7 +6,7 @@
 import yargs, { type CommandModule } from 'yargs';
 import { CrioBuildError, printable, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../plan/keys.js';
-import { buildCommand } from './commands/build.js';
+import { branchCommand } from './commands/branch.js';
 import { nightlyCommand } from './commands/nightly.js';
 import { publishCommand } from './commands/publish.js';
 import { packageCommand } from './commands/package.js';
@@ -50,7 +50,7 @@ function refuseRepeatedOptions(a: Record<string, unknown>): void {
 }
 
 /** In the order `--help` lists them. */
-const COMMANDS = [buildCommand, nightlyCommand, publishCommand, packageCommand, planCommand, fetchCommand, recipesCommand, buildersCommand, cacheCommand, keysCommand, verifyCommand, doctorCommand] as unknown as CommandModule[];
+const COMMANDS = [branchCommand, nightlyCommand, publishCommand, packageCommand, planCommand, fetchCommand, recipesCommand, buildersCommand, cacheCommand, keysCommand, verifyCommand, doctorCommand] as unknown as CommandModule[];
 
 export function buildCli(argv: string[]) {
   return yargs(argv)

@@ -14,7 +14,7 @@ import { finishRun } from '../run-output.js';
 import { createReporter } from '../reporter.js';
 import { removeContainersOnSignal } from '../signals.js';
 
-type BuildArgs = BranchArgs & ReleaseArgs & { 'stop-after'?: string };
+type BranchCommandArgs = BranchArgs & ReleaseArgs & { 'stop-after'?: string };
 
 const STOP_STAGES = ['fetch', 'build', 'package', 'index', 'publish'] as const;
 
@@ -26,7 +26,7 @@ function stopAfter(stage: string | undefined, publish: boolean): StageName {
   return stage as StageName;
 }
 
-export const buildCommand: CommandModule<object, BuildArgs> = {
+export const branchCommand: CommandModule<object, BranchCommandArgs> = {
   command: '$0 <branch>',
   describe: 'build everything for a branch and arch: plan, fetch, build, package, index (and publish with --publish)',
   builder: (y) =>
@@ -35,7 +35,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
         .option('force', { type: 'boolean', default: false, describe: 'rebuild even what the cache already has' })
         .option('pause-image', PAUSE_IMAGE_OPTION)
         .option('stop-after', { type: 'string', requiresArg: true, describe: `stop after this stage: ${STOP_STAGES.join(', ')} (e.g. package in a CI build job whose release is published by \`crio-build publish\`)` }),
-    ) as unknown as Argv<BuildArgs>,
+    ) as unknown as Argv<BranchCommandArgs>,
   handler: async (a) => {
     const arch = checkArch(a.arch);
     const strategy = checkStrategy(a.strategy);
