@@ -5,7 +5,6 @@
  */
 import type { Argv } from 'yargs';
 import { InvalidInputError, UsageError } from '../core/errors.js';
-import { acquireRunLocks, waitingMessage, type ReleaseRunLock } from '../pipeline/run-lock.js';
 import { signingKeyFromEnvironment } from '../index/apt/index.js';
 import { withSigner } from '../index/apt/sign.js';
 import { resolveRepo } from '../publish/github/index.js';
@@ -90,9 +89,4 @@ function checkUrl(u: string): string {
     throw new UsageError(`--base-url ${JSON.stringify(u.slice(0, 200))}: allowed are http, https and file URLs without credentials, query or fragment`);
   }
   return u.replace(/\/+$/, '');
-}
-
-/** One run at a time per cache dir and per artifacts dir: a second one waits (and says why) or fails. */
-export function lockRun(dirs: string[], wait: boolean, say: (m: string) => void): Promise<ReleaseRunLock> {
-  return acquireRunLocks(dirs, { wait, onWaiting: (holder, dir) => say(waitingMessage(holder, dir)) });
 }

@@ -1,15 +1,37 @@
 /**
- * What a build-and-release run leaves for people and machines at its end: the footer (where the
- * packages are, the two lines a Pi needs) and the manifest (--json / --manifest): every job, every
- * release with every artifact's checksum and the inputs it was made from (provenance).
+ * What a build-and-release run leaves for people and machines at its end: the summary table and
+ * the footer (where the packages are, the two lines a Pi needs), the manifest (--json / --manifest):
+ * every job, every release with every artifact's checksum and the inputs it was made from
+ * (provenance), and the exit code.
  */
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import { ExitCode } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/keys.js';
 import type { JobLog } from '../pipeline/jobs.js';
-import type { Context } from '../pipeline/pipeline.js';
+import type { Context, Reporter } from '../pipeline/pipeline.js';
+import type { ReleaseRun, RunOutcome } from '../pipeline/release-run.js';
 import { manifest as releaseManifest } from '../index/release-tree.js';
 
-/** What a run leaves: a pipeline context, or just a release (the publish command). */
-export type RunOutcome = Pick<Context, 'plan' | 'packaged' | 'packagedFromCache' | 'indexed' | 'published'>;
+/**
+ * Ends a run, even one that failed: the summary table (and the footer), the manifest to the
+ * --manifest file and with --json to stdout; then the run's failure is thrown, or a failed job
+ * makes the exit code 1.
+ */
+export async function finishRun(a: { manifest?: string; json?: boolean }, reporter: Reporter, run: ReleaseRun): Promise<void> {
+  reporter.finish(run.jobs.records, runTitle(run.jobs, run.failure), footer(run.runs));
+  const m = runManifest(run.jobs, run.runs, run.startedAt, run.failure);
+  if (a.manifest) await writeFileAtomic(resolve(a.manifest), `${JSON.stringify(m, null, 2)}\n`);
+  if (a.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+  if (run.failure) throw run.failure;
+  if (run.jobs.failed) process.exitCode = ExitCode.jobFailed;
+}
+
+function runTitle(jobs: JobLog, failure: unknown): string {
+  if (jobs.failed || failure) return 'crio-build: finished with failures';
+  const idle = jobs.records.length > 0 && jobs.records.every((j) => j.state === 'cached' || j.state === 'unchanged');
+  return idle ? 'crio-build: nothing changed (nothing built, nothing published)' : 'crio-build: done';
+}
 
 export function runManifest(jobs: JobLog, runs: RunOutcome[], startedAt: Date, failure?: unknown) {
   const releases = new Map<string, NonNullable<Context['indexed']> & { published?: Context['published'] }>();

@@ -93,7 +93,7 @@ async function holdLocks(cacheDir: string, names: string[]): Promise<{ child: Ch
 
 const CLI_HARNESS = `
   import yargs from ${JSON.stringify(import.meta.resolve('yargs'))};
-  import { cacheCommand } from ${JSON.stringify(here('../../src/cli/cache.js'))};
+  import { cacheCommand } from ${JSON.stringify(here('../../src/cli/commands/cache.js'))};
   import { CrioBuildError, UsageError } from ${JSON.stringify(here('../../src/core/errors.js'))};
   try {
     await yargs(process.argv.slice(1)).scriptName('crio-build').command(cacheCommand).strict()

@@ -1,12 +1,39 @@
 /**
- * `recipes list` and `recipes show`: what the loaded recipes say, as text or JSON.
+ * `crio-build recipes list` and `recipes show <name>`: what the loaded recipes say, as text or JSON.
  */
+import type { Argv, CommandModule } from 'yargs';
 import { stringify } from 'yaml';
-import { quote, UsageError } from '../core/errors.js';
-import type { RecipeSet } from '../recipe/loader.js';
-import { table } from './render.js';
+import { quote, UsageError } from '../../core/errors.js';
+import { loadRecipes, type RecipeSet } from '../../recipe/loader.js';
+import { commonOptions, recipesDir, type CommonArgs } from '../options.js';
+import { table } from '../render.js';
 
-export function recipesList(set: RecipeSet, json: boolean): string {
+export const recipesCommand: CommandModule = {
+  command: 'recipes',
+  describe: 'list or show recipes',
+  builder: (y: Argv) =>
+    commonOptions(y)
+      .command<CommonArgs & { json: boolean }>(
+        'list',
+        'list branch, component and toolchain recipes',
+        (yy) => yy.option('json', { type: 'boolean', default: false }) as unknown as Argv<CommonArgs & { json: boolean }>,
+        async (a) => {
+          process.stdout.write(recipesList(await loadRecipes(recipesDir(a)), a.json) + '\n');
+        },
+      )
+      .command<CommonArgs & { name: string; json: boolean }>(
+        'show <name>',
+        'show one recipe as loaded (with defaults filled in)',
+        (yy) => yy.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }) as unknown as Argv<CommonArgs & { name: string; json: boolean }>,
+        async (a) => {
+          process.stdout.write(recipeShow(await loadRecipes(recipesDir(a)), a.name, a.json) + '\n');
+        },
+      )
+      .demandCommand(1, 'say `recipes list` or `recipes show <name>`'),
+  handler: () => undefined,
+};
+
+function recipesList(set: RecipeSet, json: boolean): string {
   const branches = [...set.branches.values()].map(({ recipe: b, file }) => ({
     name: b.name,
     kubernetes: followed(b.kubernetes),
@@ -50,7 +77,7 @@ function followed(v: string | { follow: string }): string {
   return typeof v === 'string' ? v : `(from ${v.follow})`;
 }
 
-export function recipeShow(set: RecipeSet, name: string, json: boolean): string {
+function recipeShow(set: RecipeSet, name: string, json: boolean): string {
   const found = set.branches.get(name) ?? set.components.get(name) ?? set.toolchains.get(name);
   if (!found) {
     const all = [...set.branches.keys(), ...set.components.keys(), ...set.toolchains.keys()].sort();

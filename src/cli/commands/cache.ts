@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { loadSettings } from '../settings/settings.js';
-import { UsageError } from '../core/errors.js';
-import { cacheTotals, listCache, pruneCache, PRUNABLE_KINDS, type CacheEntry, type PrunableKind, type PruneResult } from '../admin/cache-admin.js';
-import { acquireRunLock, waitingMessage } from '../pipeline/run-lock.js';
-import { table } from './render.js';
+import { loadSettings } from '../../settings/settings.js';
+import { UsageError } from '../../core/errors.js';
+import { cacheTotals, listCache, PRUNABLE_KINDS, type CacheEntry, type PrunableKind, type PruneResult } from '../../admin/cache-admin.js';
+import { pruneCacheDir } from '../../admin/cache-prune.js';
+import { table } from '../render.js';
 
 interface CacheArgs {
   config?: string;
@@ -161,20 +161,17 @@ export const cacheCommand: CommandModule = {
             keepLatest = 0;
           }
           const dir = await cacheDirOf(a);
-          if (!existsSync(dir)) {
-            process.stdout.write(a.json ? JSON.stringify({ cacheDir: dir, dryRun: a['dry-run'], removed: [], bytesFreed: 0, skipped: [] }, null, 2) + '\n' : `Cache ${dir} does not exist: nothing to prune\n`);
-            return;
-          }
-          // A run holds the cache dir's run lock: pruning waits for it (or fails with --no-wait).
-          const release = a['dry-run']
-            ? async () => undefined
-            : await acquireRunLock(dir, { wait: a.wait, onWaiting: (h, d) => process.stderr.write(`crio-build: ${waitingMessage(h, d)}\n`) });
-          try {
-            const r = await pruneCache(dir, { olderThanDays, keepLatestPerComponent: keepLatest ?? (olderThanDays !== undefined ? 1 : 0), kinds, dryRun: a['dry-run'] });
-            process.stdout.write(a.json ? JSON.stringify({ cacheDir: dir, ...r }, null, 2) + '\n' : pruneText(r) + '\n');
-          } finally {
-            await release();
-          }
+          const r = await pruneCacheDir({
+            cacheDir: dir,
+            olderThanDays,
+            keepLatestPerComponent: keepLatest ?? (olderThanDays !== undefined ? 1 : 0),
+            kinds,
+            dryRun: a['dry-run'],
+            wait: a.wait,
+            onWaiting: (m) => process.stderr.write(`crio-build: ${m}\n`),
+          });
+          if (!r) process.stdout.write(a.json ? JSON.stringify({ cacheDir: dir, dryRun: a['dry-run'], removed: [], bytesFreed: 0, skipped: [] }, null, 2) + '\n' : `Cache ${dir} does not exist: nothing to prune\n`);
+          else process.stdout.write(a.json ? JSON.stringify({ cacheDir: dir, ...r }, null, 2) + '\n' : pruneText(r) + '\n');
         },
       )
       .demandCommand(1, 'say `cache list` or `cache prune`'),

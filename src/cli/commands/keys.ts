@@ -3,11 +3,10 @@
  * (mode 0600) for CRIO_BUILD_SIGNING_KEY or --signing-key; a passphrase, if wanted, comes from
  * $CRIO_BUILD_SIGNING_PASSPHRASE (never from a flag, where it would sit in shell history and ps).
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../core/errors.js';
-import { generateSigningKey, SIGNING_PASSPHRASE_ENV } from '../index/apt/index.js';
+import { SIGNING_PASSPHRASE_ENV } from '../../index/apt/index.js';
+import { generateRepositoryKey } from '../../admin/signing-key.js';
 
 interface GenerateArgs {
   out: string;
@@ -33,12 +32,8 @@ export const keysCommand: CommandModule = {
             .option('expire', { type: 'string', default: '2y', describe: 'expiry: never, N days, Nd/Nw/Nm/Ny, or YYYY-MM-DD' })
             .option('force', { type: 'boolean', default: false, describe: 'replace an existing key file (its key is lost: clients trust only the old one)' }) as unknown as Argv<GenerateArgs>,
         async (a) => {
-          // A repository's key is what every client trusts: replacing it by accident locks them all out.
-          if (existsSync(resolve(a.out)) && !a.force) {
-            throw new UsageError(`${resolve(a.out)} exists: not replacing a signing key`, 'every client of the repository trusts that key; give another --out, or --force to replace it');
-          }
           const passphrase = process.env[SIGNING_PASSPHRASE_ENV];
-          const k = await generateSigningKey({ name: a.name, email: a.email, expire: a.expire, outFile: resolve(a.out), ...(passphrase ? { passphrase } : {}) });
+          const k = await generateRepositoryKey({ outFile: resolve(a.out), replace: a.force, name: a.name, email: a.email, expire: a.expire, ...(passphrase ? { passphrase } : {}) });
           process.stdout.write(
             `fingerprint ${k.fingerprint}\nsecret key  ${k.outFile}${passphrase ? ' (protected by $' + SIGNING_PASSPHRASE_ENV + ')' : ' (no passphrase)'}\n` +
               `use it:     CRIO_BUILD_SIGNING_KEY="$(cat ${k.outFile})" crio-build <branch> --publish   (or --signing-key ${k.outFile})\n` +
