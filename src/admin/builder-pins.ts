@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectDocker, listBuilders } from '../build/index.js';
+import { connectDocker } from '../hosts/docker.js';
+import { listBuilders } from '../hosts/images/builder-image.js';
 import { baseImageTag } from '../hosts/images/base-image.js';
 import {
   builderVariant,

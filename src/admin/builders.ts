@@ -3,7 +3,10 @@
  * cache volumes beside them, and the Debian base images it makes with debootstrap when no
  * registry can be reached; all on the local Docker engine. One function per subcommand.
  */
-import { connectDocker, ensureBaseImage, listBuilders, pruneBuilders, type BaseImage, type BuilderEvent } from '../build/index.js';
+import { connectDocker } from '../hosts/docker.js';
+import type { BuilderEvent } from '../hosts/events.js';
+import { ensureBaseImage, type BaseImage } from '../hosts/images/base-image.js';
+import { listBuilders, pruneBuilders } from '../hosts/images/builder-image.js';
 import { pruneGoCacheVolumes } from '../build/go-cache.js';
 import type { BuilderInfo } from '../hosts/images/builder-image.js';
 import type { Arch } from '../recipe/schema.js';

@@ -38,7 +38,6 @@ const VOLUME_PREFIX = 'crio-build-gocache-';
 // The settings (on/off, bound) are the settings file's; what a build reports is a build job's result.
 export { DEFAULT_GO_CACHE, type GoCacheSettings } from '../settings/settings.js';
 export type { GoCacheReport } from '../plan/build-job.js';
-import type { GoCacheSettings } from '../settings/settings.js';
 import type { GoCacheReport } from '../plan/build-job.js';
 
 /** What decides which builds may share a Go build cache. */

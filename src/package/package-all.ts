@@ -14,10 +14,9 @@
  * are written at once, `jobs` at a time, biggest first, each compressor itself multi-threaded
  * (./settings.ts). Then SHA256SUMS over all of them.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CrioBuildError, ExitCode, HostNotReadyError } from '../core/errors.js';
-import { writeJsonAtomic } from '../core/atomic.js';
 import { SUPPORTED_ARCHES, type Arch } from '../recipe/schema.js';
 import { writeBundle, bundleInput, type BundleCompression } from './bundle.js';
 import { writeSha256Sums } from './checksums.js';

@@ -2,7 +2,6 @@
  * Plan stage: Resolution + recipes + arch -> the job graph. Each job carries a content key and
  * the artifacts it produces, so the plan says exactly what a run will make before it makes it.
  */
-import { join } from 'node:path';
 import { quote, UsageError } from '../core/errors.js';
 import type { Settings } from '../settings/settings.js';
 import type { RecipeSet } from '../recipe/loader.js';

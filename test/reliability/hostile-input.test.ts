@@ -490,7 +490,7 @@ describe('hostile command lines', () => {
 
   describe('--strategy <hostile>: exit 2, the supported strategies listed', CONCURRENT, () => {
     for (const s of ARGV) {
-      // The strategy message is made in src/cli/main.ts (checkStrategy), which does not escape the
+      // The strategy message is made in src/cli/options.ts (checkStrategy), which does not escape the
       // value yet: values with control characters, newlines or 10k characters are reported to be
       // fixed there. The rest is held to the full standard here.
       const escapedByMain = !UNPRINTABLE.test(s.value) && s.value.length < 200;
@@ -502,7 +502,7 @@ describe('hostile command lines', () => {
           assert.equal(hasStackTrace(r.stderr), false);
           assert.match(r.stderr, /supported strategies: emulate, cross/);
           assert.deepEqual([...listing(sb.artifacts), ...listing(sb.cache)], []);
-          t.diagnostic('value echoed unescaped by src/cli/main.ts checkStrategy (reported)');
+          t.diagnostic('value echoed unescaped by src/cli/options.ts checkStrategy (reported)');
           return;
         }
         await refusedCli(['plan', 'release-1.18', '--arch', 'arm64', `--strategy=${s.value}`], { codes: [2], names: 'unknown strategy', allowed: /supported strategies: emulate, cross/ });
