@@ -1,7 +1,7 @@
 /**
  * What is in the cache dir, and pruning it safely.
  *
- *   builds/<key>/{out/,result.json,used}   build outputs by content key (build-stage.ts); `used` is
+ *   builds/<key>/{out/,result.json,used}   build outputs by content key (src/build/build-all.ts); `used` is
  *                                          touched on each cache hit (touchUsed)
  *   builds/<key>.tmp-<pid>-<hex>           a build's scratch dir while it runs (temp)
  *   blobs/sha256/<hex>                     verified downloads (source/cache.ts)
@@ -32,7 +32,7 @@ export type CacheKind = (typeof CACHE_KINDS)[number];
 export const PRUNABLE_KINDS = CACHE_KINDS.filter((k): k is Exclude<CacheKind, 'other'> => k !== 'other');
 export type PrunableKind = (typeof PRUNABLE_KINDS)[number];
 
-/** The marker build-stage touches on each cache hit (and touchUsed writes). */
+/** The marker the build stage touches on each cache hit (and touchUsed writes). */
 export const USED_MARKER = 'used';
 export const DAY_MS = 86_400_000;
 /** A partial download younger than this may be resumed by the next fetch: pruned only when older. */
@@ -73,7 +73,7 @@ export interface CacheTotals {
   byKind: Partial<Record<CacheKind, { count: number; size: number }>>;
 }
 
-/** The lock name SourceCache.withLock uses for a build output (build-stage should hold it while writing or reading one). */
+/** The lock name SourceCache.withLock uses for a build output (the build stage holds it while writing or reading one). */
 export function buildLockName(key: string): string {
   return `build-${key}`;
 }

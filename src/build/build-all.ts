@@ -1,6 +1,6 @@
 /**
  * Build stage: Plan + fetched sources -> one build per component, spread over the farm's Docker
- * hosts (./hosts.ts: a p-queue per host, native hosts first, jobs moved off a host that goes away),
+ * hosts (src/hosts/pool.ts: a p-queue per host, native hosts first, jobs moved off a host that goes away),
  * each output stored in the cache under its content key. A job whose key is already there is a
  * cache hit and is not built again (unless forced). The host is not part of the key.
  *

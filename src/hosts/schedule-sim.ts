@@ -3,7 +3,7 @@
  * run on imagined hosts by the same list-scheduling policy as HostPool.run (jobs.ts records give
  * the times), and the lower bound any schedule of the graph must respect.
  *
- * The policy, as in hosts.ts: a job is ready when its dependencies are done; ready jobs wait in the
+ * The policy, as in pool.ts: a job is ready when its dependencies are done; ready jobs wait in the
  * order they became ready; each in turn goes to the host native for its platform with the most free
  * slots, and waits for one while any native host exists, going to a foreign host (where it takes
  * `foreignFactor` times as long) only when its factor is at most `maxForeignFactor` or no host is

@@ -1,6 +1,6 @@
 /**
  * Cache administration on a real cache dir: blobs and git repos made by the real fetchers
- * (download, fetchCommit), build outputs laid out as build-stage stores them, leftovers of
+ * (download, fetchCommit), build outputs laid out as the build stage stores them, leftovers of
  * interrupted work. Locks are held by real child processes through SourceCache.withLock, as a
  * running fetch or build holds them. The CLI (`cache list|prune`) runs in a child process.
  */
@@ -30,7 +30,7 @@ async function age(path: string, days: number): Promise<void> {
   if (!st.isSymbolicLink()) await utimes(path, t, t);
 }
 
-/** A build output as build-stage stores it: builds/<key>/{out/..., result.json}. */
+/** A build output as the build stage stores it: builds/<key>/{out/..., result.json}. */
 async function makeBuild(cacheDir: string, component: string, arch: string, bytes: number): Promise<{ key: string; dir: string }> {
   const key = randomBytes(32).toString('hex');
   const dir = join(cacheDir, 'builds', key);

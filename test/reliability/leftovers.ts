@@ -2,7 +2,7 @@
  * What a disturbed run may have left behind, listed so a test can assert the list is empty: anything
  * partial or temporary under the artifacts dir and the cache dir, and containers on Docker engines.
  *
- *   artifacts/ and cache/   names with `.tmp-` (util/atomic.ts tempNameFor: files, build scratch
+ *   artifacts/ and cache/   names with `.tmp-` (core/atomic.ts tempNameFor: files, build scratch
  *                           dirs builds/<key>.tmp-*, release work dirs releases/.<tag>.tmp-*, and
  *                           their `.old` twins), `*.partial`, `*.tmp` (the .deb writer's
  *                           .<file>.<pid>.<hex>.tmp and .data.tmp), `.package-work-*` (the package
