@@ -29,7 +29,7 @@ export interface PackageDefinition {
   /** Debian package name. */
   debName: string;
   /**
-   * What the package reads besides its own component, so that its content key (./keys.ts) changes
+   * What the package reads besides its own component, so that its content key (../keys.ts) changes
    * exactly when its bytes may: the sibling components whose version it names (they are all a
    * definition may look up in ctx.components; any other lookup fails), and whether it uses the pause
    * image (ctx.pauseImage is undefined for the others).
