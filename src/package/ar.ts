@@ -117,6 +117,8 @@ export interface ArMemberHeader {
   name: string;
   size: number;
   dataOffset: number;
+  /** The header's mtime, uid, gid, mode and size fields, as written, single-spaced. */
+  fields: string;
 }
 
 /** Up to `length` bytes at `offset` (fewer at the end of the file). */
@@ -132,19 +134,35 @@ export async function readAt(fh: FileHandle, offset: number, length: number): Pr
 }
 
 /**
- * The member header at `offset` of an ar file of `fileSize` bytes, checked (its terminator, a size
- * inside the file); throws an Error saying what is wrong. The one reader of ar headers: the apt
- * index (publish/apt/debfile.ts) and the SBOMs (sbom/archive-files.ts) both walk .debs with it.
+ * The member header `h` found at `offset` of an ar file of `fileSize` bytes, checked (its
+ * terminator, a size inside the file); throws an Error saying what is wrong. The one parser of ar
+ * headers: the apt index (index/apt/debfile.ts) and the SBOMs (sbom/archive-files.ts) walk .debs
+ * with readArMemberAt, verify's member diff (verify/archive-diff.ts) with readArBuffer.
  */
-export async function readArMemberAt(fh: FileHandle, offset: number, fileSize: number): Promise<ArMemberHeader> {
-  const h = await readAt(fh, offset, AR_HEADER_SIZE);
+export function parseArMemberHeader(h: Buffer, offset: number, fileSize: number): ArMemberHeader {
   if (h.length < AR_HEADER_SIZE || h.toString('latin1', 58, 60) !== '`\n') throw new Error(`no ar member header at byte ${offset}`);
   // GNU ar ends names with "/"; dpkg-deb does not. Accept both, as dpkg does.
   const name = h.toString('latin1', 0, 16).trimEnd().replace(/\/$/, '');
   const sizeText = h.toString('latin1', 48, 58).trim();
   const size = Number(sizeText);
   if (!/^[0-9]+$/.test(sizeText) || offset + AR_HEADER_SIZE + size > fileSize) throw new Error(`ar member ${name} has a bad size "${sizeText}"`);
-  return { name, size, dataOffset: offset + AR_HEADER_SIZE };
+  return { name, size, dataOffset: offset + AR_HEADER_SIZE, fields: h.toString('latin1', 16, 58).replace(/\s+/g, ' ').trim() };
+}
+
+/** The member header at `offset` of an open ar file (parseArMemberHeader). */
+export async function readArMemberAt(fh: FileHandle, offset: number, fileSize: number): Promise<ArMemberHeader> {
+  return parseArMemberHeader(await readAt(fh, offset, AR_HEADER_SIZE), offset, fileSize);
+}
+
+/** Every member of an ar archive held in memory, with its data; throws on a malformed header. */
+export function readArBuffer(buf: Buffer): Array<ArMemberHeader & { data: Buffer }> {
+  const out: Array<ArMemberHeader & { data: Buffer }> = [];
+  for (let off = AR_MAGIC.length; off + AR_HEADER_SIZE <= buf.length; ) {
+    const m = parseArMemberHeader(buf.subarray(off, off + AR_HEADER_SIZE), off, buf.length);
+    out.push({ ...m, data: buf.subarray(m.dataOffset, m.dataOffset + m.size) });
+    off = nextArMember(m);
+  }
+  return out;
 }
 
 /** Where the member after `m` starts (data padded to an even length). */

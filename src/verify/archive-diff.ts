@@ -8,6 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { sha256Hex } from '../core/hash.js';
 import { run } from '../core/run.js';
+import { AR_MAGIC, readArBuffer } from '../package/ar.js';
+
+type ArMember = ReturnType<typeof readArBuffer>[number];
 
 export interface Difference {
   /** The file and the members inside it: "cri-o_…_arm64.deb > data.tar.xz > ./usr/bin/crio". */
@@ -15,7 +18,7 @@ export interface Difference {
   what: string;
 }
 
-const isAr = (b: Buffer) => b.subarray(0, 8).toString('latin1') === '!<arch>\n';
+const isAr = (b: Buffer) => b.subarray(0, AR_MAGIC.length).equals(AR_MAGIC);
 const isGzip = (b: Buffer) => b[0] === 0x1f && b[1] === 0x8b;
 const isXz = (b: Buffer) => b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
 const isTar = (b: Buffer) => b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
@@ -52,27 +55,15 @@ async function unxz(b: Buffer): Promise<Buffer> {
   return (await run('xz', ['-dc'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin: b, maxOutput: MAX_UNXZ, installHint: 'install xz-utils' })).stdout;
 }
 
-interface ArMember {
-  name: string;
-  header: string;
-  data: Buffer;
-}
-
-function readAr(buf: Buffer): ArMember[] {
-  const out: ArMember[] = [];
-  let off = 8;
-  while (off + 60 <= buf.length) {
-    const h = buf.subarray(off, off + 60).toString('latin1');
-    const size = Number(h.slice(48, 58).trim());
-    out.push({ name: h.slice(0, 16).trim().replace(/\/$/, ''), header: h.slice(16, 58).replace(/\s+/g, ' ').trim(), data: buf.subarray(off + 60, off + 60 + size) });
-    off += 60 + size + (size % 2);
-  }
-  return out;
-}
-
 async function diffAr(where: string, a: Buffer, b: Buffer): Promise<Difference[]> {
-  const ma = readAr(a);
-  const mb = readAr(b);
+  let ma: ArMember[];
+  let mb: ArMember[];
+  try {
+    [ma, mb] = [readArBuffer(a), readArBuffer(b)];
+  } catch {
+    // A malformed archive is compared as bytes: where they first differ is the difference.
+    return [{ where, what: firstDifference(a, b) }];
+  }
   const out: Difference[] = [];
   const na = ma.map((m) => m.name).join(', ');
   const nb = mb.map((m) => m.name).join(', ');
@@ -80,7 +71,7 @@ async function diffAr(where: string, a: Buffer, b: Buffer): Promise<Difference[]
   for (const x of ma) {
     const y = mb.find((m) => m.name === x.name);
     if (!y) continue;
-    if (x.header !== y.header) out.push({ where: `${where} > ${x.name}`, what: `ar header (mtime uid gid mode size) ${x.header} vs ${y.header}` });
+    if (x.fields !== y.fields) out.push({ where: `${where} > ${x.name}`, what: `ar header (mtime uid gid mode size) ${x.fields} vs ${y.fields}` });
     if (!x.data.equals(y.data)) out.push(...(await diffBytes(`${where} > ${x.name}`, x.data, y.data)));
   }
   return out;
