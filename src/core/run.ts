@@ -44,6 +44,11 @@ function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return SECRET_ENV.map((k) => env[k]).filter((v): v is string => typeof v === 'string' && v.length >= 8);
 }
 
+/** The strings to mask in messages: the caller's own secrets and the secret variables' values. */
+function knownSecrets(extra: ReadonlyArray<string | undefined> = []): string[] {
+  return extra.filter((s): s is string => typeof s === 'string' && s.length > 0).concat(secretValues());
+}
+
 /**
  * `base` without crio-build's secrets: the SECRET_ENV variables, and any other variable whose value
  * is one of their values (`{ TOKEN: process.env.GITHUB_TOKEN }` does not bring one back by accident).
@@ -176,7 +181,7 @@ function showArg(arg: string): string {
 
 /** `cmd arg...` for messages: secret-looking arguments masked, odd ones quoted, a long list shortened. */
 export function showCommand(cmd: string, args: readonly string[], secrets: ReadonlyArray<string | undefined> = []): string {
-  const known = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0).concat(secretValues());
+  const known = knownSecrets(secrets);
   const words = [showArg(cmd)];
   let length = words[0]!.length;
   for (let i = 0; i < args.length; i++) {
@@ -200,6 +205,12 @@ function stderrLines(stderr: string): string {
     .slice(-8)
     .map((l) => printable(l, 300))
     .join(' | ');
+}
+
+/** The error of a program that ended with a non-zero status or a signal. */
+function endedBadly(shown: string, code: number | null, signal: NodeJS.Signals | null, stderr: string): RunError {
+  const detail = stderrLines(stderr);
+  return new RunError(`${shown} failed (${signal ? `killed by ${signal}` : `exit status ${code}`})${detail ? `: ${detail}` : ''}`, shown, signal ? 'signal' : 'exit', code, signal, stderr);
 }
 
 function sizeText(bytes: number): string {
@@ -270,7 +281,7 @@ class Lines {
 
 /** Starts `cmd` with `args` (never through a shell). See RunOptions; run() for captured output. */
 export function start(cmd: string, args: readonly string[], opts: RunOptions = {}): Running {
-  const secrets = (opts.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length > 0).concat(secretValues());
+  const secrets = knownSecrets(opts.secrets);
   const shown = showCommand(cmd, args, secrets);
   const maxOutput = opts.maxOutput ?? DEFAULT_MAX_OUTPUT;
   const inputFds = opts.inputFds ?? {};
@@ -430,11 +441,7 @@ export function start(cmd: string, args: readonly string[], opts: RunOptions = {
       void Promise.all(reading).then(async () => {
         const stderr = maskSecrets(stderrTail.text(), secrets);
         if (failure) return reject(failure);
-        if (opts.check !== false && (code !== 0 || signal !== null)) {
-          const how = signal ? `killed by ${signal}` : `exit status ${code}`;
-          const detail = stderrLines(stderr);
-          return reject(new RunError(`${shown} failed (${how})${detail ? `: ${detail}` : ''}`, shown, signal ? 'signal' : 'exit', code, signal, stderr));
-        }
+        if (opts.check !== false && (code !== 0 || signal !== null)) return reject(endedBadly(shown, code, signal, stderr));
         const fds = new Map<number, Buffer>();
         const fdData = await Promise.all(fdReads);
         outputFds.forEach((fd, k) => fds.set(fd, fdData[k] ?? Buffer.alloc(0)));
@@ -466,7 +473,7 @@ export function runSync(
   args: readonly string[],
   opts: Pick<RunOptions, 'cwd' | 'env' | 'maxOutput' | 'check' | 'timeoutMs' | 'installHint' | 'secrets'> & { stdin?: string | Buffer } = {},
 ): RunResult {
-  const secrets = (opts.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length > 0).concat(secretValues());
+  const secrets = knownSecrets(opts.secrets);
   const shown = showCommand(cmd, args, secrets);
   const maxOutput = opts.maxOutput ?? DEFAULT_MAX_OUTPUT;
   const r = spawnSync(cmd, [...args], {
@@ -484,9 +491,6 @@ export function runSync(
   if (err?.code === 'ENOBUFS') throw new RunError(`${shown}: output over the limit of ${sizeText(maxOutput)}; the command was stopped`, shown, 'output-limit');
   if (err?.code === 'ETIMEDOUT') throw new RunError(`${shown}: timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s; the command was stopped`, shown, 'timeout');
   if (err) throw new RunError(`${shown}: cannot be started: ${err.message}`, shown, 'spawn', null, null, '', { cause: err });
-  if (opts.check !== false && (r.status !== 0 || r.signal !== null)) {
-    const detail = stderrLines(stderr);
-    throw new RunError(`${shown} failed (${r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`})${detail ? `: ${detail}` : ''}`, shown, r.signal ? 'signal' : 'exit', r.status, r.signal, stderr);
-  }
+  if (opts.check !== false && (r.status !== 0 || r.signal !== null)) throw endedBadly(shown, r.status, r.signal, stderr);
   return { code: r.status, signal: r.signal, stdout: r.stdout ?? Buffer.alloc(0), stderr, fds: new Map(), tail: [] };
 }
