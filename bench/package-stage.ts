@@ -17,7 +17,8 @@ import { availableParallelism, loadavg, cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packagingSettings, previousPackagingSettings, type PackagingSettings } from '../src/package/settings.js';
-import { loadBuiltComponents, packageAll, type BuiltComponent, type PackageStageResult } from '../src/package/package-all.js';
+import { packageAll, type PackageStageResult } from '../src/package/package-all.js';
+import { loadBuiltComponents, type BuiltComponent } from '../src/build/outputs.js';
 import type { Arch } from '../src/recipe/schema.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

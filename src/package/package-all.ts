@@ -33,13 +33,9 @@ import { bundleFileName, debFileName, debVersion } from '../plan/naming.js';
 import { bundleKey, clearPackagedKeys, componentIdentity, debKey, readPackagedKeys, reusable, writePackagedKeys, type KeyedFile, type StageIdentity } from './keys.js';
 import { checkPackagingSettings, packagingSettings, type PackagingSettings } from './settings.js';
 
-export type { BuiltComponent } from './definitions/types.js';
-export type { BuildProvenance } from '../build/provenance.js';
 export type { PackagedDocument } from './documents.js';
 export { checkPauseImage } from './files/crio-config.js';
 export { DEFAULT_MAINTAINER } from './definitions/common.js';
-export { computeShlibsDepends, shlibdepsCommand } from '../build/shlibs.js';
-export { buildDir, BuildOutputsMissingError, builtRecordPath, loadBuiltComponents, writeBuiltComponentRecord, type BuiltComponentRecord } from '../build/outputs.js';
 import { loadBuiltComponents } from '../build/outputs.js';
 
 export interface PackageStageInput {

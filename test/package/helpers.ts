@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { upstreamVersion } from '../../src/recipe/version.js';
 import type { Arch } from '../../src/recipe/schema.js';
 import { computeShlibsDepends, parseShlibdepsOutput, shlibdepsCommand } from '../../src/build/shlibs.js';
-import { buildDir, loadBuiltComponents, writeBuiltComponentRecord, type BuildProvenance, type BuiltComponent } from '../../src/package/package-all.js';
+import { buildDir, loadBuiltComponents, writeBuiltComponentRecord, type BuiltComponent } from '../../src/build/outputs.js';
+import type { BuildProvenance } from '../../src/build/provenance.js';
 import { CNI_PLUGINS_TAG, CONMON_TAG, createUpstreams, CRI_TOOLS_TAG, CRIO_RELEASE_BRANCH, CRIO_TAG_1_18_1, FIXTURE_TREES_DIR, git, type Upstreams, versionOf } from '../fixtures/upstreams.js';
 
 export const REPO_ROOT = resolve(FIXTURE_TREES_DIR, '..', '..', '..');

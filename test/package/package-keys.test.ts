@@ -14,7 +14,8 @@ import { compressStream } from '../../src/package/deb/compress.js';
 import { gzipMembers } from '../../src/package/gzip-members.js';
 import { PACKAGED_KEYS_FILE } from '../../src/package/keys.js';
 import { packagingSettings } from '../../src/package/settings.js';
-import { packageAll, type BuiltComponent, type PackageStageResult } from '../../src/package/package-all.js';
+import { packageAll, type PackageStageResult } from '../../src/package/package-all.js';
+import type { BuiltComponent } from '../../src/build/outputs.js';
 import { BRANCH, fixtureBuilds, hostArch, KUBERNETES, mustRun, tempDir } from './helpers.js';
 
 const PAUSE = 'registry.example.org/pause:3.2';

@@ -16,7 +16,8 @@ import { sha256File } from '../../src/core/hash.js';
 import { parseSha256Sums } from '../../src/package/checksums.js';
 import { debVersion } from '../../src/plan/naming.js';
 import { PACKAGED_KEYS_FILE } from '../../src/package/keys.js';
-import { BuildOutputsMissingError, loadBuiltComponents, packageAll, PackageError, PackageInputError, type BuiltComponent, type PackageStageResult } from '../../src/package/package-all.js';
+import { packageAll, PackageError, PackageInputError, type PackageStageResult } from '../../src/package/package-all.js';
+import { BuildOutputsMissingError, loadBuiltComponents, type BuiltComponent } from '../../src/build/outputs.js';
 import { BRANCH, fixtureBuilds, hostArch, KUBERNETES, mustRun, run, tempDir, type FixtureBuilds } from './helpers.js';
 
 const PAUSE = 'registry.example.org/google_containers/pause:3.2';

@@ -25,7 +25,8 @@ import { changelogDate } from '../../src/package/files/docs.js';
 import { GoBuildInfoError, readGoBuildInfo } from '../../src/package/sbom/go-buildinfo.js';
 import type { SpdxDocument, SpdxPackage } from '../../src/package/sbom/spdx.js';
 import { validateSbom } from '../../src/package/sbom/validate.js';
-import { packageAll, type BuiltComponent, type PackageStageResult } from '../../src/package/package-all.js';
+import { packageAll, type PackageStageResult } from '../../src/package/package-all.js';
+import type { BuiltComponent } from '../../src/build/outputs.js';
 import { parseControl } from '../../src/index/apt/control.js';
 import { BRANCH, fixtureBuilds, FIXTURE_URLS, GO_BIN, hostArch, KUBERNETES, mustRun, tempDir } from './helpers.js';
 
