@@ -29,16 +29,14 @@
 import type Docker from 'dockerode';
 import { sha256Hex } from '../core/hash.js';
 import type { DockerDriver } from '../hosts/docker.js';
+// Its settings (on/off, bound) are the settings file's (GoCacheSettings); what a build reports is
+// part of a build job's result (GoCacheReport).
+import type { GoCacheReport } from '../plan/build-job.js';
 
 /** Where the build's GOCACHE is (build-env.ts); the builder image warms the standard library there. */
 export const GO_CACHE_DIR = '/build/.cache/go-build';
 export const LABEL_GO_CACHE = 'io.crio-build.go-cache';
 const VOLUME_PREFIX = 'crio-build-gocache-';
-
-// The settings (on/off, bound) are the settings file's; what a build reports is a build job's result.
-export { DEFAULT_GO_CACHE, type GoCacheSettings } from '../settings/settings.js';
-export type { GoCacheReport } from '../plan/build-job.js';
-import type { GoCacheReport } from '../plan/build-job.js';
 
 /** What decides which builds may share a Go build cache. */
 export interface GoCacheScope {

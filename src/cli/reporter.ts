@@ -13,7 +13,6 @@ import type { JobRecord } from '../pipeline/jobs.js';
 import type { PipelineEvents, StageName } from '../pipeline/pipeline.js';
 import { table } from './render.js';
 
-export type { Reporter } from '../pipeline/pipeline.js';
 import type { Reporter } from '../pipeline/pipeline.js';
 
 export type ReporterMode = 'live' | 'actions' | 'plain' | 'quiet';

@@ -19,7 +19,9 @@ import { CHECKSUMS_FILE } from '../plan/naming.js';
 import { IN_TOTO_PAYLOAD_TYPE, pae, parseEnvelope } from '../index/attest/dsse.js';
 import { PROVENANCE_FILE, SLSA_PROVENANCE_V1, STATEMENT_TYPE, type ProvenanceStatement } from '../index/attest/statement.js';
 import { gpgv, type Keyring } from './gpgv.js';
-import { sbomNameFor, sbomProblems } from './sbom.js';
+// The package stage's own SBOM validator and file names: a release is checked by the rules its SBOMs were written under.
+import { validateSbom } from '../package/sbom/validate.js';
+import { sbomFileName } from '../package/documents.js';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -192,7 +194,7 @@ export function artifactsOf(verified: VerifiedProvenance | undefined, sums: Read
 export async function checkSboms(dir: string, files: readonly string[], artifacts: readonly string[], required: boolean): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const a of artifacts) {
-    const name = sbomNameFor(a);
+    const name = sbomFileName(a);
     if (!files.includes(name)) {
       if (required) out.push(fail('SBOM', a, `no SBOM for ${a} (${name})`));
       continue;
@@ -205,7 +207,7 @@ export async function checkSboms(dir: string, files: readonly string[], artifact
       out.push(fail('SBOM', name, `not JSON: ${(err as Error).message}`));
       continue;
     }
-    const problems = sbomProblems(doc, { file: a, sha256: await sha256File(join(dir, a)) });
+    const problems = validateSbom(doc, { file: a, sha256: await sha256File(join(dir, a)) });
     out.push(problems.length ? fail('SBOM', name, problems.join('; ')) : ok('SBOM', name, `SPDX 2.3, describes ${a}`));
   }
   if (!required && out.length === 0) out.push(ok('SBOM', '(none)', 'this release lists no SBOMs (made before SBOMs were published): nothing to check'));

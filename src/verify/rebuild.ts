@@ -9,7 +9,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_GO_CACHE } from '../build/go-cache.js';
+import { DEFAULT_GO_CACHE } from '../settings/settings.js';
 import type { Settings } from '../settings/settings.js';
 import { CrioBuildError, ExitCode } from '../core/errors.js';
 import { packagesDir } from '../package/package-all.js';
