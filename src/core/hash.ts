@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { byteOrder } from './order.js';
 
 /** Lower-case hex sha256 of a string (as UTF-8) or of bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
@@ -69,7 +70,7 @@ export async function walkTree(root: string, opts: WalkOptions = {}): Promise<Tr
       if (opts.unreadableAsEmpty) return;
       throw err;
     }
-    names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    names.sort(byteOrder);
     for (const name of names) {
       const r = rel === '' ? name : `${rel}/${name}`;
       if (opts.skip?.(r)) continue;

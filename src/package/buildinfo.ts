@@ -13,6 +13,7 @@ import type { Arch } from '../recipe/schema.js';
 import type { BuiltComponent } from './definitions/types.js';
 import { changelogDate } from './files/docs.js';
 import type { BuildProvenance } from '../build/provenance.js';
+import { byteOrder } from '../core/order.js';
 
 export interface BuildinfoInput {
   /** The Debian package: its name is also the source name. */
@@ -33,9 +34,6 @@ export function buildDependency(pkg: string, buildArch: string): string {
   return `${arch === buildArch || arch === 'all' ? name : `${name}:${arch}`} (= ${version})`;
 }
 
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /** NAME="value", with backslashes and double quotes escaped (deb-buildinfo(5), Environment). */
 function envLine(name: string, value: string): string {

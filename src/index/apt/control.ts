@@ -2,6 +2,7 @@
 // dpkg-scanpackages does (Dpkg::Control::HashCore parse/output with the CTRL_INDEX_PKG field order
 // of Dpkg::Control::FieldsCore), so our index diffs cleanly against one made by Debian's tools.
 import { InvalidInputError } from '../../core/errors.js';
+import { byteOrder } from '../../core/order.js';
 
 /** dpkg's CTRL_INDEX_PKG output order; fields not listed follow, sorted by name. */
 export const INDEX_FIELD_ORDER = [
@@ -56,9 +57,6 @@ export function parseControl(text: string, where: string): ControlParagraph {
   return fields;
 }
 
-function byteCompare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /** One stanza, ending in "\n" (without the blank line that separates stanzas). */
 export function renderParagraph(fields: ControlParagraph): string {
@@ -68,7 +66,7 @@ export function renderParagraph(fields: ControlParagraph): string {
     if (ra !== undefined && rb !== undefined) return ra - rb;
     if (ra !== undefined) return -1;
     if (rb !== undefined) return 1;
-    return byteCompare(a, b);
+    return byteOrder(a, b);
   });
   return names
     .map((name) => {

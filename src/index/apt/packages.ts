@@ -8,6 +8,7 @@ import { checkArchitecture, checkPackageName, checkVersion, ControlFieldError } 
 import { parseControl, renderParagraph, type ControlParagraph } from './control.js';
 import type { DebFacts } from './debfile.js';
 import { compareDebianVersions } from './version.js';
+import { byteOrder } from '../../core/order.js';
 
 export interface IndexedDeb {
   /** The .deb as given by the caller. */
@@ -49,13 +50,10 @@ export function describeDeb(path: string, facts: DebFacts): IndexedDeb {
   return { path, package: pkg, version, architecture, source, fields, size: facts.size, md5: facts.md5, sha256: facts.sha256 };
 }
 
-function byteCompare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /** By Package (bytes), then Version (dpkg's order), then Architecture (bytes). */
 export function compareDebs(a: IndexedDeb, b: IndexedDeb): number {
-  return byteCompare(a.package, b.package) || compareDebianVersions(a.version, b.version) || byteCompare(a.architecture, b.architecture);
+  return byteOrder(a.package, b.package) || compareDebianVersions(a.version, b.version) || byteOrder(a.architecture, b.architecture);
 }
 
 /** Two files claiming the same package, version and architecture cannot both be in one index

@@ -4,6 +4,7 @@
 import { gzipBuffer } from './compress.js';
 import { addEntry, createPack } from './tar.js';
 import type { MaintainerScripts } from './types.js';
+import { byteOrder } from '../../core/order.js';
 
 export const SCRIPT_NAMES = ['preinst', 'postinst', 'prerm', 'postrm'] as const;
 
@@ -27,9 +28,6 @@ export function checkScripts(scripts: MaintainerScripts | undefined): void {
   }
 }
 
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /** md5sums as dh_md5sums writes it: "hash  path" lines sorted by path (LC_ALL=C). */
 export function renderMd5sums(md5sums: Array<[string, string]>): string {

@@ -7,6 +7,7 @@
 // extraction. Nothing depends on the input order or on a file system, so the
 // archive is reproducible, and its listing equals dpkg-deb's for the same tree.
 import type { PackageFile } from '../packager.js';
+import { byteOrder } from '../../core/order.js';
 
 export type TreeEntry =
   | { kind: 'dir'; tarPath: string; mode: number }
@@ -59,9 +60,6 @@ function checkShape(file: PackageFile): void {
   }
 }
 
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
 
 /** Validates the files and returns the data.tar entries, starting with "./". */
 export function planTree(files: readonly PackageFile[]): TreeEntry[] {
